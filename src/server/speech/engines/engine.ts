@@ -1,0 +1,81 @@
+/**
+ * The `SpeechEngine` port: every speech-to-text engine (PocketSphinx, whisper.cpp, the Deepgram
+ * cloud relay) plugs in behind this interface. The Deepgram-compatible API in `../` only talks to it.
+ *
+ * Audio contract: engines consume **mono, 16 000 Hz, signed 16-bit PCM** (`Int16Array`, one sample
+ * per element). Decoding, G.711 expansion, resampling and channel splitting happen before the engine
+ * (see `../audio/`). All times are **seconds from the start of the stream's audio**.
+ */
+import type { EventEmitter } from "node:events";
+
+/** Sample rate every engine consumes, in Hz. */
+export const ENGINE_SAMPLE_RATE = 16_000;
+
+/** One recognised word. `start`/`end` in seconds from stream start; `confidence` in [0, 1]. */
+export interface EngineWord {
+  word: string;
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+/**
+ * A hypothesis over one span of audio: a partial (interim) one, or a final one for a finished
+ * utterance. `start`/`end` are seconds from stream start; `confidence` in [0, 1] (mean word confidence).
+ */
+export interface EngineHypothesis {
+  text: string;
+  words: EngineWord[];
+  confidence: number;
+  start: number;
+  end: number;
+}
+
+/** Options for one recognition stream or one pre-recorded request. */
+export interface RecognizeOptions {
+  /** BCP 47 tag, for example `en` or `en-US`. Engines refuse languages they cannot do. */
+  language?: string;
+  /** Words or phrases to favour (Deepgram `keyterm`). Engines may ignore them. */
+  keyterms?: string[];
+}
+
+/**
+ * Events of a live stream (Node `EventEmitter`):
+ * - `partial` (h: EngineHypothesis): the current best guess for the utterance in progress; replaces the previous one.
+ * - `final` (h: EngineHypothesis, info: { reason: "endpoint" | "finalize" }): a finished utterance.
+ *   `reason` is `endpoint` when the engine's voice-activity detection saw the speaker stop, `finalize` when it came from `flush()`.
+ * - `speechStarted` (timestamp: number): the engine's VAD saw speech begin, seconds from stream start.
+ * - `error` (err: Error): the engine failed; the stream is unusable afterwards.
+ */
+export interface RecognizerStream extends EventEmitter {
+  /** Feed audio: mono 16 kHz PCM16. Any length; the engine buffers. Never throws for a live stream: failures come as `error`. */
+  write(pcm: Int16Array): void;
+  /**
+   * End the utterance in progress (if any) and resolve once its `final` has been emitted
+   * (with `reason: "finalize"`). Resolves with no event when nothing was pending.
+   */
+  flush(): Promise<void>;
+  /** Release the decoder. Pending audio is discarded; call `flush()` first to keep it. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A speech-to-text engine. One instance serves many concurrent streams. */
+export interface SpeechEngine {
+  /** Provider name reported in metadata and in `fdc3.transcript.provider.name`, e.g. `pocketsphinx`. */
+  readonly name: string;
+  /** Model name as requested through `model=` and reported in `model_info`, e.g. `pocketsphinx-en-us`. */
+  readonly model: string;
+  /** Languages this engine accepts (lower-case BCP 47 primary tags, e.g. `["en"]`). */
+  readonly languages: string[];
+  /** Resolves once the engine can serve (models loaded). Rejects with a clear error if it cannot. */
+  ready(): Promise<void>;
+  /** Open a live recognition stream. Rejects if the engine cannot start a decoder. */
+  createStream(options?: RecognizeOptions): Promise<RecognizerStream>;
+  /**
+   * Transcribe a whole recording (mono 16 kHz PCM16). Returns the utterances in order, each a final
+   * hypothesis. Rejects on engine failure.
+   */
+  transcribe(pcm: Int16Array, options?: RecognizeOptions): Promise<EngineHypothesis[]>;
+  /** Stop all workers and free models. */
+  close(): Promise<void>;
+}
