@@ -1,0 +1,289 @@
+/**
+ * The pool of PocketSphinx worker threads, on the main thread.
+ *
+ * Why a small pool (default: one worker per core) hosting many decoders each, rather than one worker
+ * per stream: decoding is CPU-bound, so threads beyond the core count add no throughput, and each
+ * worker costs a V8 isolate (~10 MB) on top of its decoders. A new stream goes to the worker with the
+ * fewest decoders. The cost: streams on one worker queue behind each other's chunks (a `ps_end_utt` can
+ * take up to ~1 s), so raise `poolSize` when latency matters more than memory.
+ *
+ * A worker that exits (uncaught exception, `terminate()`) fails only its own streams and requests, and
+ * is replaced. A crash inside native code (SIGSEGV) would still end the whole process: threads share it.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { EngineHypothesis } from "../engine.js";
+import type { DecoderEvent } from "./decoder.js";
+import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
+
+/** Receives what the worker says about one stream. */
+export interface StreamSink {
+  onEvents(events: DecoderEvent[]): void;
+  /** The stream is dead: its decoder failed or its worker exited. */
+  onError(err: Error): void;
+}
+
+/** A stream's place in the pool: which worker hosts it. */
+export interface StreamLease {
+  readonly worker: PoolWorker;
+  readonly id: number;
+}
+
+type Pending = { resolve: (v: EngineHypothesis[] | undefined) => void; reject: (e: Error) => void };
+
+/** Delay before retrying to replace a worker whose replacement failed to start, in ms. */
+const RESPAWN_RETRY_MS = 2_000;
+
+/** One worker thread and the streams and requests it holds. */
+export class PoolWorker {
+  readonly streams = new Map<number, StreamSink>();
+  readonly pending = new Map<number, Pending>();
+  /** Decoders in use (streams plus running transcriptions): the load used to pick a worker. */
+  load = 0;
+  alive = true;
+
+  constructor(readonly worker: Worker) {}
+
+  /** Node's id of the thread. */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+}
+
+/**
+ * Start the worker module. Compiled (`.js`) it runs as is. As TypeScript (under `tsx` or vitest) it
+ * needs tsx's loader inside the thread, and on Node 20 neither an inherited nor an explicit
+ * `execArgv: ["--import", "tsx"]` reaches a worker's entry module (checked: ERR_UNKNOWN_FILE_EXTENSION
+ * either way; importing tsx's `--import` loader module at run time does not help either). So a tiny
+ * inline bootstrap calls `register()` of tsx's ESM API (`tsx/esm/api`, its `import` build: the CJS
+ * build fails to register in a thread) and then imports `worker.ts`. tsx is resolved from this file,
+ * not from the cwd.
+ */
+function startWorker(config: WorkerConfig): Worker {
+  const ext = path.extname(fileURLToPath(import.meta.url)); // ".ts" under tsx/vitest, ".js" once compiled
+  const entry = new URL(`./worker${ext}`, import.meta.url);
+  if (ext !== ".ts") return new Worker(entry, { workerData: config });
+  const bootstrap = `import(${JSON.stringify(tsxEsmApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: config });
+}
+
+/** URL of tsx's ESM API module, read from tsx's package `exports` (`require.resolve` would give the CJS build). */
+function tsxEsmApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve("tsx/package.json");
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+    exports: Record<string, { import?: { default?: string } } | string>;
+  };
+  const api = manifest.exports["./esm/api"];
+  const file = typeof api === "object" ? api.import?.default : undefined;
+  if (!file) throw new Error("Cannot find tsx's ESM API (tsx/esm/api) to run the PocketSphinx worker from TypeScript");
+  return pathToFileURL(path.join(path.dirname(manifestPath), file)).href;
+}
+
+/** A pool of worker threads hosting PocketSphinx decoders. */
+export class WorkerPool {
+  private readonly workers = new Set<PoolWorker>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly size: number,
+    /** Where to report failures nobody awaits (a replacement worker that cannot start). */
+    private readonly log: (message: string) => void = (m) => console.error(m),
+  ) {}
+
+  /** Start all workers; resolves when every one has loaded the model. @throws Error with the first worker's failure. */
+  async start(): Promise<void> {
+    const started = await Promise.allSettled(Array.from({ length: this.size }, () => this.spawn()));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      await this.close();
+      throw failed.reason as Error;
+    }
+  }
+
+  /** Workers and their load, for metrics and tests. */
+  get snapshot(): { threadId: number; decoders: number }[] {
+    return [...this.workers].map((w) => ({ threadId: w.threadId, decoders: w.load }));
+  }
+
+  /**
+   * Open a stream on the least-loaded worker; resolves once its decoder exists.
+   * @throws Error if no worker is running or the decoder cannot be created.
+   */
+  async openStream(sink: StreamSink): Promise<StreamLease> {
+    const worker = this.pick();
+    const id = this.nextId++;
+    worker.streams.set(id, sink);
+    worker.load++;
+    try {
+      await this.request(worker, { op: "open", reqId: this.nextId++, id });
+    } catch (err) {
+      if (worker.streams.delete(id)) worker.load--;
+      throw err;
+    }
+    return { worker, id };
+  }
+
+  /** Post audio to a stream; the buffer is transferred, so pass a copy the caller no longer needs. */
+  write(lease: StreamLease, pcm: Int16Array): void {
+    if (!lease.worker.alive || !lease.worker.streams.has(lease.id)) return;
+    const msg: ToWorker = { op: "write", id: lease.id, pcm };
+    lease.worker.worker.postMessage(msg, [pcm.buffer as ArrayBuffer]);
+  }
+
+  /** End the stream's utterance; its `final` (if any) reaches the sink before this resolves. */
+  async flush(lease: StreamLease): Promise<void> {
+    await this.request(lease.worker, { op: "flush", reqId: this.nextId++, id: lease.id });
+  }
+
+  /** Free the stream's decoder. Never rejects: a dead worker has freed it already. */
+  async closeStream(lease: StreamLease): Promise<void> {
+    const { worker, id } = lease;
+    if (!worker.streams.delete(id)) return;
+    worker.load--;
+    if (!worker.alive) return;
+    await this.request(worker, { op: "close", reqId: this.nextId++, id }).catch(() => undefined);
+  }
+
+  /** Transcribe a whole recording on the least-loaded worker (the buffer is transferred). */
+  async transcribe(pcm: Int16Array): Promise<EngineHypothesis[]> {
+    const worker = this.pick();
+    worker.load++;
+    try {
+      const result = await this.request(worker, { op: "transcribe", reqId: this.nextId++, pcm }, [pcm.buffer as ArrayBuffer]);
+      return result ?? [];
+    } finally {
+      worker.load--;
+    }
+  }
+
+  /** Stop one worker as if it had crashed (its streams get `error`; the pool replaces it). For tests and operations. */
+  async terminateWorker(threadId: number): Promise<void> {
+    const worker = [...this.workers].find((w) => w.threadId === threadId);
+    if (!worker) throw new Error(`no PocketSphinx worker with thread id ${threadId}`);
+    await worker.worker.terminate();
+  }
+
+  /** Free every decoder and stop the workers. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = [...this.workers];
+    this.workers.clear();
+    await Promise.all(
+      workers.map(async (w) => {
+        if (w.alive) {
+          // Let the worker free its decoders (≈92 MB each) cleanly, but do not wait for ever.
+          const shutdown = this.request(w, { op: "shutdown", reqId: this.nextId++ }).catch(() => undefined);
+          await Promise.race([shutdown, new Promise((r) => setTimeout(r, 2_000).unref())]);
+        }
+        w.alive = false;
+        this.failAll(w, new Error("PocketSphinx engine closed"));
+        await w.worker.terminate();
+      }),
+    );
+  }
+
+  private pick(): PoolWorker {
+    if (this.closed) throw new Error("PocketSphinx engine is closed");
+    let best: PoolWorker | undefined;
+    for (const w of this.workers) if (w.alive && (!best || w.load < best.load)) best = w;
+    if (!best) throw new Error("No PocketSphinx worker thread is running (all failed to start; see earlier errors)");
+    return best;
+  }
+
+  private request(
+    worker: PoolWorker,
+    msg: Extract<ToWorker, { reqId: number }>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<EngineHypothesis[] | undefined> {
+    if (!worker.alive) return Promise.reject(new Error("PocketSphinx worker thread is not running"));
+    return new Promise((resolve, reject) => {
+      worker.pending.set(msg.reqId, { resolve, reject });
+      worker.worker.postMessage(msg, transfer);
+    });
+  }
+
+  /** Start one worker; resolves when its model is loaded. */
+  private spawn(): Promise<PoolWorker> {
+    const worker = new PoolWorker(startWorker(this.config));
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.worker.on("message", (msg: FromWorker) => {
+        if (msg.type === "ready") {
+          ready = true;
+          if (this.closed) {
+            void worker.worker.terminate();
+            reject(new Error("PocketSphinx engine is closed"));
+            return;
+          }
+          this.workers.add(worker);
+          resolve(worker);
+        } else if (msg.type === "initError") {
+          worker.alive = false;
+          void worker.worker.terminate();
+          reject(new Error(msg.message));
+        } else {
+          this.dispatch(worker, msg);
+        }
+      });
+      worker.worker.on("error", (err) => this.died(worker, err, ready ? undefined : reject));
+      worker.worker.on("exit", (code) =>
+        this.died(worker, new Error(`PocketSphinx worker thread exited with code ${code}`), ready ? undefined : reject),
+      );
+    });
+  }
+
+  private dispatch(worker: PoolWorker, msg: Exclude<FromWorker, { type: "ready" | "initError" }>): void {
+    switch (msg.type) {
+      case "events":
+        worker.streams.get(msg.id)?.onEvents(msg.events);
+        return;
+      case "streamError": {
+        const sink = worker.streams.get(msg.id);
+        if (worker.streams.delete(msg.id)) worker.load--;
+        sink?.onError(new Error(`PocketSphinx decoder failed: ${msg.message}`));
+        return;
+      }
+      case "reply": {
+        const pending = worker.pending.get(msg.reqId);
+        worker.pending.delete(msg.reqId);
+        if (!pending) return;
+        if (msg.ok) pending.resolve(msg.result);
+        else pending.reject(new Error(msg.message));
+        return;
+      }
+    }
+  }
+
+  /** A worker stopped: fail what it held and, unless closing, start a replacement. */
+  private died(worker: PoolWorker, err: Error, rejectStart?: (e: Error) => void): void {
+    const wasAlive = worker.alive;
+    worker.alive = false;
+    rejectStart?.(err);
+    if (!this.workers.delete(worker) || !wasAlive) return;
+    this.failAll(worker, new Error(`PocketSphinx worker thread stopped (${err.message}); the stream was lost`));
+    if (!this.closed) this.replace();
+  }
+
+  private failAll(worker: PoolWorker, err: Error): void {
+    for (const pending of worker.pending.values()) pending.reject(err);
+    worker.pending.clear();
+    const sinks = [...worker.streams.values()];
+    worker.streams.clear();
+    worker.load = 0;
+    for (const sink of sinks) sink.onError(err);
+  }
+
+  private replace(): void {
+    this.spawn().catch((err: Error) => {
+      if (this.closed) return;
+      this.log(`PocketSphinx: replacement worker failed to start (${err.message}); retrying in ${RESPAWN_RETRY_MS} ms`);
+      setTimeout(() => !this.closed && this.replace(), RESPAWN_RETRY_MS).unref();
+    });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The transcriber's FDC3 surface (DESIGN §3): the StartTranscription and StopTranscription
+ * intent handlers, the user-channel listeners for `fdc3.call` and `fdc3.contact`, the private
+ * channel of live `fdc3.transcript` updates, and raising SaveTranscript.
+ *
+ * Every context that arrives is validated (ajv, `assertContext`). A refused context is shown in
+ * the UI and answered with an `fdc3.transactionResult` of status `Failed` whose `message` says
+ * why. The FDC3 standard would have the handler throw (the raiser's `getResult()` then rejects
+ * with `IntentHandlerRejected`), but the 2.2.1-beta.2 agent proxy has no way to send a handler's
+ * error back: a rejected handler leaves the raiser waiting forever and surfaces as an unhandled
+ * rejection here. See {@link refusal}; switch it to `throw` once the agent reports errors.
+ */
+import type { Channel, Context, DesktopAgent, IntentResult, Listener, PrivateChannel } from "@finos/fdc3";
+import { INTENTS, IntentName, assertContext, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
+import type { SaveOutcome, TranscriberController } from "../session/controller";
+import { callEndsSession, contextMatchesSession, startRequestFromContext } from "../session/start-request";
+
+/** `fdc3.transactionResult` as sent for a refused intent. */
+export interface FailedResult {
+  type: "fdc3.transactionResult";
+  status: "Failed";
+  message: string;
+}
+
+/** The answer to an intent that cannot be carried out (see the module comment). */
+export function refusal(message: string): FailedResult {
+  return { type: "fdc3.transactionResult", status: "Failed", message };
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e));
+
+/** Handles to undo {@link wireTranscriber}. */
+export interface TranscriberWiring {
+  dispose(): Promise<void>;
+}
+
+/**
+ * Register the intent handlers and user-channel listeners for `controller` on `agent`.
+ * @returns handles to remove them again
+ */
+export async function wireTranscriber(agent: DesktopAgent, controller: TranscriberController): Promise<TranscriberWiring> {
+  let live: { channel: PrivateChannel; callId?: string; off: () => void } | undefined;
+
+  const closeLive = async () => {
+    const previous = live;
+    live = undefined;
+    if (!previous) return;
+    previous.off();
+    await previous.channel.disconnect().catch(() => undefined);
+  };
+
+  const startHandler = async (context: Context): Promise<IntentResult> => {
+    try {
+      const ctx = assertContext(context, INTENTS.StartTranscription.contexts);
+      const request = startRequestFromContext(ctx);
+      // The same call asked twice: hand back the channel already streaming it.
+      if (controller.active && live && request.callId && request.callId === controller.callId) return live.channel;
+      if (controller.active) {
+        throw new Error(`already transcribing ${controller.callId ? `call ${controller.callId}` : "a dictation"}; stop it first`);
+      }
+      await closeLive();
+      const channel = await agent.createPrivateChannel();
+      const off = controller.onLiveTranscript((t) => {
+        channel.broadcast(t).catch((e: unknown) => controller.notice(`live update not delivered: ${errorText(e)}`));
+      });
+      live = { channel, off, ...(request.callId && { callId: request.callId }) };
+      try {
+        await controller.start(request);
+      } catch (e) {
+        await closeLive();
+        throw e;
+      }
+      return channel;
+    } catch (e) {
+      const message = `StartTranscription refused: ${errorText(e)}`;
+      controller.notice(message);
+      return refusal(message);
+    }
+  };
+
+  const stopHandler = async (context: Context): Promise<IntentResult> => {
+    try {
+      const ctx = assertContext(context, INTENTS.StopTranscription.contexts);
+      const snapshot = controller.getSnapshot();
+      if (!controller.active) {
+        // Already stopped (e.g. by the `ended` call on the user channel): answer with that transcript.
+        if (snapshot.transcript && contextMatchesSession(ctx, snapshot.transcript.id.callId)) return snapshot.transcript;
+        throw new Error("no transcription is running");
+      }
+      if (!contextMatchesSession(ctx, controller.callId)) {
+        throw new Error(`the running transcription is for ${controller.callId ? `call ${controller.callId}` : "a dictation"}, not this context`);
+      }
+      return await controller.stop();
+    } catch (e) {
+      const message = `StopTranscription refused: ${errorText(e)}`;
+      controller.notice(message);
+      return refusal(message);
+    }
+  };
+
+  const onCall = (context: Context) => {
+    const checked = validateContext(context);
+    if (!checked.valid) return controller.notice(`ignored an fdc3.call from the user channel: ${checked.error}`);
+    const call = context as unknown as Call;
+    if (controller.active && (controller.callId === undefined || controller.callId === call.id.callId)) {
+      controller.addParticipants(call.participants?.contacts ?? []);
+    }
+    if (controller.active && callEndsSession(call, controller.callId)) {
+      controller.stop().catch((e: unknown) => controller.notice(`stopping on call end failed: ${errorText(e)}`));
+    }
+  };
+
+  const onContact = (context: Context) => {
+    const checked = validateContext(context);
+    if (!checked.valid) return controller.notice(`ignored an fdc3.contact from the user channel: ${checked.error}`);
+    controller.contactSeen(context as unknown as Contact);
+  };
+
+  const listeners: Listener[] = await Promise.all([
+    agent.addIntentListener(IntentName.StartTranscription, startHandler),
+    agent.addIntentListener(IntentName.StopTranscription, stopHandler),
+    agent.addContextListener("fdc3.call", onCall),
+    agent.addContextListener("fdc3.contact", onContact),
+  ]);
+
+  return {
+    async dispose() {
+      await Promise.all(listeners.map((l) => l.unsubscribe()));
+      await closeLive();
+    },
+  };
+}
+
+/** Readable text for FDC3 `ResolveError` / `ResultError` values. */
+const FDC3_ERRORS: Record<string, string> = {
+  NoAppsFound: "no app can save a transcript (no SaveTranscript handler in the App Directory)",
+  UserCancelledResolution: "the app choice was cancelled",
+  ResolverUnavailable: "the desktop's intent resolver is unavailable",
+  ResolverTimeout: "no app was chosen in time",
+  TargetAppUnavailable: "the chosen app could not be started",
+  IntentDeliveryFailed: "the chosen app did not accept SaveTranscript in time",
+  MalformedContext: "the desktop agent rejected the transcript as malformed",
+  NoResultReturned: "the app returned no result",
+  IntentHandlerRejected: "the app failed to save",
+  ApiTimeout: "the desktop agent timed out",
+};
+
+/**
+ * Raise SaveTranscript with the transcript, let the desktop's resolver pick the CRM, and wait
+ * for its `fdc3.transactionResult`.
+ * @returns the app that handled it and the result's status (a `Failed` status is returned, not thrown)
+ * @throws Error with a readable message when the intent cannot be resolved or the result is not
+ *   a valid `fdc3.transactionResult`
+ */
+export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: Transcript): Promise<SaveOutcome> {
+  const checked = validateContext(transcript);
+  if (!checked.valid) throw new Error(`not raising SaveTranscript: ${checked.error}`);
+  let appId = "unknown app";
+  try {
+    const resolution = await agent.raiseIntent(IntentName.SaveTranscript, transcript as Context);
+    appId = resolution.source.appId;
+    const result = await resolution.getResult();
+    if (!result || typeof (result as Channel).broadcast === "function") throw new Error("NoResultReturned");
+    const valid = validateContext(result);
+    if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
+    if (result.type !== "fdc3.transactionResult") throw new Error(`${appId} returned ${result.type}, expected fdc3.transactionResult`);
+    const tr = result as unknown as { status: string; message?: string };
+    return { appId, status: tr.status, ...(tr.message && { message: tr.message }) };
+  } catch (e) {
+    const raw = errorText(e);
+    const text = FDC3_ERRORS[raw] ?? raw;
+    throw new Error(appId === "unknown app" ? `SaveTranscript: ${text}` : `SaveTranscript via ${appId}: ${text}`);
+  }
+}

@@ -1,0 +1,432 @@
+/**
+ * The transcription session: audio frames → live stream to the speech server → interim and
+ * final text → `fdc3.transcript` → SaveTranscript. One session at a time.
+ *
+ * Framework- and FDC3-free: the audio source, the speech server address, validation and the
+ * save step are injected, so the same controller runs in the browser (microphone, FDC3 agent)
+ * and in Node tests (audio from a WAV file, the real speech server, the real SDK).
+ */
+import type { Contact, Segment, Transcript } from "../../../contexts/types";
+import { parseListenMessage } from "./listen-messages";
+import { openListenConnection, type ListenConnection } from "./listen-connection";
+import { canTransition, isActive, transition, type SessionEvent, type SessionStatus } from "./state";
+import { mergeContacts, type StartRequest } from "./start-request";
+import { TranscriptAccumulator, type ProviderInfo } from "./transcript-builder";
+
+/** A running audio capture. */
+export interface AudioCapture {
+  /** Stop capturing; every frame captured is delivered before this resolves. */
+  stop(): Promise<unknown>;
+  /** Description for the UI, e.g. the microphone's label. */
+  label?: string;
+}
+
+/** Callbacks an audio source reports to. */
+export interface AudioSink {
+  /** One frame of 16 kHz mono PCM16 (100 ms; the last may be shorter). */
+  onFrame: (pcm: Int16Array) => void;
+  /** The source stopped by itself (end of file, device gone): the session stops normally. */
+  onEnded: () => void;
+  /** The source failed: the session ends in `error`. */
+  onError: (error: Error) => void;
+}
+
+/** Opens the audio source: the microphone in the browser, a file in tests. */
+export type OpenAudio = (sink: AudioSink) => Promise<AudioCapture>;
+
+/** Outcome of SaveTranscript as the UI shows it. */
+export interface SaveOutcome {
+  /** App that handled the intent (`IntentResolution.source.appId`). */
+  appId: string;
+  /** `fdc3.transactionResult` `status`, e.g. `Created`, `Updated`, `Failed`. */
+  status: string;
+  /** The transaction result's `message`, if any. */
+  message?: string;
+}
+
+/** What the UI shows about the save step. */
+export type SaveState = { state: "saving" } | ({ state: "saved" } & SaveOutcome) | { state: "failed"; error: string };
+
+/** Injected dependencies. */
+export interface ControllerDeps {
+  openAudio: OpenAudio;
+  /** Speech server origin, e.g. `location.origin`. */
+  speechBaseUrl: string;
+  /** Key for the speech server, if it needs one. */
+  speechApiKey?: string;
+  /** Validates a context (the lead's `validateContext`). */
+  validate: (value: unknown) => { valid: true } | { valid: false; error: string };
+  /** Raises SaveTranscript and resolves with the handler app and result; rejects on any failure. */
+  saveTranscript?: (transcript: Transcript) => Promise<SaveOutcome>;
+  /** BCP 47 tag sent to the server. Default `en`. */
+  language?: string;
+  /** Clock, for `timeRange`. Default `new Date()`. */
+  now?: () => Date;
+  /** Id generator for `transcriptId`. Default `crypto.randomUUID()`. */
+  newId?: () => string;
+  /** Seconds to wait for the server's last frames after CloseStream. Default 15. */
+  finishTimeoutSeconds?: number;
+}
+
+/** Immutable view of the session for the UI (a new object on every change). */
+export interface TranscriberSnapshot {
+  status: SessionStatus;
+  request?: StartRequest;
+  participants: Contact[];
+  /** Model picked in the engine picker for the next session (undefined: the server's default). */
+  selectedModel?: string;
+  /** Model the current or last session asked for (undefined: the server's default). */
+  model?: string;
+  /** Engine that answered (from Results `metadata.model_info`). */
+  provider?: ProviderInfo;
+  interim: string;
+  segments: Segment[];
+  finalText: string;
+  /** The last session's transcript, once stopped. */
+  transcript?: Transcript;
+  save?: SaveState;
+  /** Last error, shown to the user. */
+  error?: string;
+  /** Refused contexts and other notices, newest last (at most 5). */
+  notices: string[];
+}
+
+type Listener = () => void;
+
+/** Least time between live transcripts sent for interim results alone, ms (finals are sent at once). */
+const LIVE_INTERIM_INTERVAL_MS = 500;
+
+/** Options of {@link TranscriberController.start}. */
+export interface StartOptions {
+  /** Server model; defaults to the snapshot's `selectedModel`, then the server's default. */
+  model?: string;
+}
+
+/** Runs one transcription session at a time. */
+export class TranscriberController {
+  private snapshot: TranscriberSnapshot = { status: "idle", participants: [], interim: "", segments: [], finalText: "", notices: [] };
+  private readonly listeners = new Set<Listener>();
+  private readonly liveListeners = new Set<(t: Transcript) => void>();
+  private accumulator: TranscriptAccumulator | undefined;
+  private connection: ListenConnection | undefined;
+  private capture: AudioCapture | undefined;
+  private startedAt: Date | undefined;
+  private transcriptId = "";
+  private stopping: Promise<Transcript> | undefined;
+  private channelContact: Contact | undefined;
+  private lastLiveAt = 0;
+  private readonly deps: Required<Pick<ControllerDeps, "now" | "newId" | "language" | "finishTimeoutSeconds">> & ControllerDeps;
+
+  constructor(deps: ControllerDeps) {
+    this.deps = {
+      now: () => new Date(),
+      newId: () => crypto.randomUUID(),
+      language: "en",
+      finishTimeoutSeconds: 15,
+      ...deps,
+    };
+  }
+
+  /** For React's `useSyncExternalStore`. */
+  getSnapshot = (): TranscriberSnapshot => this.snapshot;
+
+  /** Subscribe to snapshot changes; returns the unsubscribe function. */
+  subscribe = (listener: Listener): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /**
+   * Subscribe to live transcripts: called with the transcript so far after each final result and,
+   * at most every 500 ms, as interim results change (then `text` ends with the interim
+   * hypothesis; `segments` hold finals only); and with the final transcript when the session
+   * stops. Every one is validated first. Returns the unsubscribe function.
+   */
+  onLiveTranscript(listener: (t: Transcript) => void): () => void {
+    this.liveListeners.add(listener);
+    return () => this.liveListeners.delete(listener);
+  }
+
+  /** The call id of the running (or last) session. */
+  get callId(): string | undefined {
+    return this.snapshot.request?.callId;
+  }
+
+  /** Whether a session is starting, listening or stopping. */
+  get active(): boolean {
+    return isActive(this.snapshot.status);
+  }
+
+  /** Add participants to the running session (e.g. from the call's update on the user channel). */
+  addParticipants(contacts: readonly Contact[]): void {
+    if (!this.active || contacts.length === 0) return;
+    this.update({ participants: mergeContacts(this.snapshot.participants, contacts) });
+  }
+
+  /**
+   * An `fdc3.contact` seen on the user channel: a participant of the running session, and the
+   * subject of the next dictation started without a contact of its own.
+   */
+  contactSeen(contact: Contact): void {
+    this.channelContact = contact;
+    this.addParticipants([contact]);
+  }
+
+  /** Pick the model for the next session; undefined or empty for the server's default. */
+  selectModel(model: string | undefined): void {
+    this.update({ selectedModel: model || undefined });
+  }
+
+  /** Show a notice (a refused context, a recoverable problem). Never throws. */
+  notice(message: string): void {
+    this.update({ notices: [...this.snapshot.notices, message].slice(-5) });
+  }
+
+  /**
+   * Start a session: open the live stream, then the audio (so no audio is lost), and stream.
+   * @throws Error when a session is already active, or the server or audio cannot be opened
+   *   (the status is then `error` with the message)
+   */
+  async start(request: StartRequest, options: StartOptions = {}): Promise<void> {
+    if (this.active) {
+      const what = this.snapshot.request?.callId ? `call ${this.snapshot.request.callId}` : "a dictation";
+      throw new Error(`already transcribing ${what}; stop it first`);
+    }
+    this.stopping = undefined;
+    const model = options.model ?? this.snapshot.selectedModel;
+    this.transcriptId = this.deps.newId();
+    const accumulator = new TranscriptAccumulator({ channelSpeakers: [request.source === "call" ? "agent" : "speaker 1"] });
+    this.accumulator = accumulator;
+    this.fire("start", {
+      request,
+      participants:
+        request.source === "dictation" && request.participants.length === 0 && this.channelContact
+          ? [this.channelContact]
+          : mergeContacts(request.participants),
+      model,
+      provider: undefined,
+      interim: "",
+      segments: [],
+      finalText: "",
+      transcript: undefined,
+      save: undefined,
+      error: undefined,
+    });
+    try {
+      this.connection = await openListenConnection(
+        { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey, model, language: this.deps.language },
+        {
+          onMessage: (frame) => this.onFrame(accumulator, frame),
+          onClose: ({ code, reason, expected }) => {
+            if (!expected && accumulator === this.accumulator && this.active) {
+              void this.abort(`speech server closed the stream (code ${code}${reason ? `: ${reason}` : ""})`);
+            }
+          },
+          onError: (error) => {
+            if (accumulator === this.accumulator && this.snapshot.status === "listening") void this.abort(`speech stream error: ${error.message}`);
+          },
+        },
+      );
+      const connection = this.connection;
+      this.startedAt = this.deps.now(); // audio time 0 is (about) when the source opens
+      this.capture = await this.deps.openAudio({
+        onFrame: (pcm) => connection.sendAudio(pcm),
+        onEnded: () => {
+          if (accumulator === this.accumulator && this.snapshot.status === "listening") void this.stop().catch(() => undefined);
+        },
+        onError: (error) => {
+          if (accumulator === this.accumulator && this.active) void this.abort(`audio capture failed: ${error.message}`);
+        },
+      });
+      if (accumulator !== this.accumulator || this.snapshot.status !== "starting") {
+        // The stream failed while the audio was opening (abort() ran before the capture existed).
+        await this.capture?.stop().catch(() => undefined);
+        this.capture = undefined;
+        throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
+      }
+      this.fire("started", {});
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (accumulator === this.accumulator && this.snapshot.status !== "error") {
+        await this.release();
+        this.fire("fail", { error: message });
+      }
+      throw err instanceof Error ? err : new Error(message);
+    }
+  }
+
+  /**
+   * Stop the session: stop the audio (its last frames are sent), `Finalize` + `CloseStream`,
+   * wait for the last Results and Metadata, build and validate the `fdc3.transcript`. Then,
+   * if a save step was given, SaveTranscript runs in the background (see `save` in the snapshot).
+   * Calling it again while stopping returns the same promise.
+   * @returns the final transcript
+   * @throws Error when no session is active, or the transcript fails validation (status `error`)
+   */
+  stop(): Promise<Transcript> {
+    if (this.stopping) return this.stopping;
+    if (!this.active) return Promise.reject(new Error("no transcription is running"));
+    this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<Transcript> {
+    if (this.snapshot.status === "starting") {
+      // The call ended while opening: wait for start() to settle first.
+      await new Promise<void>((resolve) => {
+        const off = this.subscribe(() => {
+          if (this.snapshot.status !== "starting") {
+            off();
+            resolve();
+          }
+        });
+      });
+      if ((this.snapshot.status as SessionStatus) !== "listening") throw new Error(`transcription did not start: ${this.snapshot.error ?? this.snapshot.status}`);
+    }
+    this.fire("stop", {});
+    const accumulator = this.accumulator!;
+    try {
+      await this.capture?.stop();
+      const result = await this.connection?.finish(this.deps.finishTimeoutSeconds * 1000);
+      if (result?.timedOut) this.notice(`speech server sent no close within ${this.deps.finishTimeoutSeconds} s; the transcript may miss its last words`);
+    } catch (err) {
+      this.notice(`stopping: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.capture = undefined;
+    this.connection = undefined;
+    accumulator.finish();
+    const transcript = this.buildTranscript(accumulator);
+    const check = this.deps.validate(transcript);
+    if (!check.valid) {
+      this.fire("fail", { interim: "", segments: accumulator.segments, finalText: accumulator.finalText, error: `transcript failed validation: ${check.error}` });
+      throw new Error(`transcript failed validation: ${check.error}`);
+    }
+    this.fire("stopped", { interim: "", segments: transcript.segments ?? [], finalText: transcript.text, transcript });
+    this.emitLive(transcript);
+    if (this.deps.saveTranscript) void this.save(transcript);
+    return transcript;
+  }
+
+  /**
+   * Raise SaveTranscript for the stopped session's transcript and record the outcome.
+   * Never rejects: failures end in status `error` with `save.state` `failed`.
+   */
+  async save(transcript: Transcript = this.snapshot.transcript!): Promise<SaveState> {
+    if (!this.deps.saveTranscript) return this.setSave({ state: "failed", error: "no SaveTranscript handler is configured" }, "fail");
+    if (!transcript) return this.setSave({ state: "failed", error: "nothing to save" }, "fail");
+    if (!canTransition(this.snapshot.status, "save")) return this.snapshot.save ?? { state: "failed", error: `cannot save while ${this.snapshot.status}` };
+    this.fire("save", { save: { state: "saving" } });
+    try {
+      const outcome = await this.deps.saveTranscript(transcript);
+      if (this.snapshot.transcript !== transcript) {
+        // A new session started meanwhile: report, but leave its status alone.
+        this.notice(`earlier transcript ${transcript.id.transcriptId}: ${outcome.appId} answered ${outcome.status}`);
+        return { state: "saved", ...outcome };
+      }
+      if (outcome.status === "Failed") {
+        return this.setSave({ state: "failed", error: `${outcome.appId}: Failed${outcome.message ? ` (${outcome.message})` : ""}` }, "fail");
+      }
+      return this.setSave({ state: "saved", ...outcome }, "saved");
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      if (this.snapshot.transcript !== transcript) {
+        this.notice(`earlier transcript ${transcript.id.transcriptId} not saved: ${error}`);
+        return { state: "failed", error };
+      }
+      return this.setSave({ state: "failed", error }, "fail");
+    }
+  }
+
+  private setSave(save: SaveState, event: SessionEvent): SaveState {
+    const patch: Partial<TranscriberSnapshot> = { save };
+    if (save.state === "failed") patch.error = `save failed: ${save.error}`;
+    this.fire(event, patch);
+    return save;
+  }
+
+  /** End the session on an error: release audio and socket, keep the text so far. */
+  private async abort(message: string): Promise<void> {
+    this.fire("fail", { error: message, interim: "" });
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    const capture = this.capture;
+    const connection = this.connection;
+    this.capture = undefined;
+    this.connection = undefined;
+    connection?.abort();
+    await capture?.stop().catch(() => undefined);
+  }
+
+  private onFrame(accumulator: TranscriptAccumulator, frame: unknown): void {
+    if (accumulator !== this.accumulator) return; // a late frame of an earlier session
+    const parsed = parseListenMessage(frame);
+    if (!parsed.ok) {
+      if (!parsed.ignored) this.notice(parsed.error);
+      return;
+    }
+    const change = accumulator.handle(parsed.message);
+    if (change === "none" || change === "speech-started") return;
+    this.update({
+      interim: accumulator.interim,
+      segments: accumulator.segments,
+      finalText: accumulator.finalText,
+      provider: accumulator.providerInfo ?? this.snapshot.provider,
+    });
+    if (this.snapshot.status !== "listening") return;
+    const now = Date.now();
+    const final = change === "final" || change === "segment-closed";
+    if (final || (change === "interim" && now - this.lastLiveAt >= LIVE_INTERIM_INTERVAL_MS)) {
+      this.lastLiveAt = now;
+      this.emitLive(this.buildTranscript(accumulator, true));
+    }
+  }
+
+  /**
+   * The transcript so far. With `live`, `text` ends with the current interim hypothesis so a
+   * live view reads naturally; `segments` always hold final results only.
+   */
+  private buildTranscript(accumulator: TranscriptAccumulator, live = false): Transcript {
+    const request = this.snapshot.request!;
+    const transcript = this.buildFinalTranscript(accumulator, request);
+    if (live && accumulator.interim) transcript.text = transcript.text ? `${transcript.text} ${accumulator.interim}` : accumulator.interim;
+    return transcript;
+  }
+
+  private buildFinalTranscript(accumulator: TranscriptAccumulator, request: StartRequest): Transcript {
+    return accumulator.toTranscript({
+      transcriptId: this.transcriptId,
+      ...(request.callId && { callId: request.callId }),
+      source: request.source,
+      language: this.deps.language,
+      participants: this.snapshot.participants,
+      ...(this.startedAt && { startTime: this.startedAt.toISOString() }),
+      ...(this.snapshot.status !== "listening" && { endTime: this.deps.now().toISOString() }),
+    });
+  }
+
+  private emitLive(transcript: Transcript): void {
+    const check = this.deps.validate(transcript);
+    if (!check.valid) {
+      this.notice(`live transcript not sent: ${check.error}`);
+      return;
+    }
+    for (const listener of this.liveListeners) {
+      try {
+        listener(transcript);
+      } catch (err) {
+        this.notice(`live update failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  private fire(event: SessionEvent, patch: Partial<TranscriberSnapshot>): void {
+    this.update({ ...patch, status: transition(this.snapshot.status, event) });
+  }
+
+  private update(patch: Partial<TranscriberSnapshot>): void {
+    this.snapshot = { ...this.snapshot, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+}

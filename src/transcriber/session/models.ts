@@ -1,0 +1,66 @@
+/**
+ * The engine picker's choices: the speech models the server offers, from Deepgram's
+ * `GET /v1/models` (`{stt: [{name, canonical_name, architecture, languages, streaming}]}`).
+ * The picker always offers "server default" (no `model` parameter) first; when the server does
+ * not list its models the picker offers only that.
+ */
+import Ajv from "ajv";
+
+/** One choice in the engine picker. `model` undefined means the server's default. */
+export interface ModelChoice {
+  model?: string;
+  label: string;
+}
+
+const MODELS_SCHEMA = {
+  type: "object",
+  required: ["stt"],
+  properties: {
+    stt: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name"],
+        properties: {
+          name: { type: "string", minLength: 1 },
+          canonical_name: { type: "string", minLength: 1 },
+          architecture: { type: "string" },
+          streaming: { type: "boolean" },
+        },
+      },
+    },
+  },
+} as const;
+
+let validate: ReturnType<Ajv["compile"]> | undefined;
+
+/**
+ * Choices from a `/v1/models` body: streaming-capable STT models, by canonical name.
+ * @throws Error naming the field when the body is not Deepgram's shape
+ */
+export function modelChoicesFromBody(body: unknown): ModelChoice[] {
+  validate ??= new Ajv().compile(MODELS_SCHEMA);
+  if (!validate(body)) throw new Error(`unexpected /v1/models answer: ${validate.errors?.[0]?.instancePath || "(root)"} ${validate.errors?.[0]?.message}`);
+  const stt = (body as { stt: { name: string; canonical_name?: string; architecture?: string; streaming?: boolean }[] }).stt;
+  const seen = new Set<string>();
+  const choices: ModelChoice[] = [{ label: "server default" }];
+  for (const m of stt) {
+    if (m.streaming === false) continue;
+    const model = m.canonical_name ?? m.name;
+    if (seen.has(model)) continue;
+    seen.add(model);
+    choices.push({ model, label: m.architecture && !model.includes(m.architecture) ? `${model} (${m.architecture})` : model });
+  }
+  return choices;
+}
+
+/** Fetch the choices; resolves to only "server default" (and the reason) when the list is unavailable. */
+export async function fetchModelChoices(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<{ choices: ModelChoice[]; error?: string }> {
+  try {
+    const res = await fetchImpl(`${baseUrl}/v1/models`, { headers: { accept: "application/json" } });
+    if (!res.ok) throw new Error(`GET /v1/models: HTTP ${res.status}`);
+    return { choices: modelChoicesFromBody(await res.json()) };
+  } catch (err) {
+    return { choices: [{ label: "server default" }], error: err instanceof Error ? err.message : String(err) };
+  }
+}

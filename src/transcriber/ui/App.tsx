@@ -1,0 +1,165 @@
+/**
+ * The transcriber's window: status, engine, the Dictate / Stop buttons, the live interim text,
+ * the final text and its segments (speaker, time, confidence), and the SaveTranscript outcome.
+ *
+ * `data-testid`s the end-to-end test relies on: `status`, `engine`, `interim`,
+ * `final-transcript` (plain final text only), `save-result`; also `engine-picker`, `dictate`,
+ * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
+ * connected), `error`, `notices`.
+ */
+import { useEffect, useState, useSyncExternalStore } from "react";
+import type { TranscriberController } from "../session/controller";
+import type { ModelChoice } from "../session/models";
+import { engineText, formatConfidence, formatSeconds, saveResultText } from "./format";
+
+/** How the page's desktop-agent connection stands. */
+export type AgentState = { state: "connecting" } | { state: "connected"; route: string } | { state: "failed"; error: string };
+
+export interface AppProps {
+  controller: TranscriberController;
+  /** Resolves with the route once connected and wired; rejects with the reason. */
+  agent: Promise<{ route: string }>;
+  /** Engine picker choices (first: server default). */
+  models: Promise<{ choices: ModelChoice[]; error?: string }>;
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function App({ controller, agent, models }: AppProps) {
+  const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+  const [agentState, setAgentState] = useState<AgentState>({ state: "connecting" });
+  const [choices, setChoices] = useState<ModelChoice[]>([{ label: "server default" }]);
+
+  useEffect(() => {
+    let live = true;
+    agent.then(
+      ({ route }) => live && setAgentState({ state: "connected", route }),
+      (e: unknown) => live && setAgentState({ state: "failed", error: errorText(e) }),
+    );
+    models.then(({ choices: list, error }) => {
+      if (!live) return;
+      setChoices(list);
+      if (error) controller.notice(`engine list unavailable (${error}); using the server default`);
+    });
+    return () => {
+      live = false;
+    };
+  }, [agent, models, controller]);
+
+  const busy = snap.status === "starting" || snap.status === "stopping";
+  const listening = snap.status === "listening";
+  const canStart = !controller.active;
+  const request = snap.request;
+  const save = snap.save;
+
+  const dictate = () => {
+    controller.start({ source: "dictation", participants: [] }).catch(() => undefined); // shown via snapshot.error
+  };
+  const stop = () => {
+    controller.stop().catch((e: unknown) => controller.notice(`stop failed: ${errorText(e)}`));
+  };
+
+  return (
+    <main className="transcriber">
+      <header>
+        <h1>Callscribe transcriber</h1>
+        <span className={`status status-${snap.status}`} data-testid="status">
+          {snap.status}
+        </span>
+        <span className={`agent agent-${agentState.state}`} data-testid="desktop-agent" title="FDC3 desktop agent">
+          {agentState.state === "connected" ? `FDC3: ${agentState.route}` : agentState.state === "failed" ? `no desktop agent: ${agentState.error}` : "FDC3: connecting…"}
+        </span>
+      </header>
+
+      <section className="controls">
+        <label>
+          Engine{" "}
+          <select
+            data-testid="engine-picker"
+            value={snap.selectedModel ?? ""}
+            disabled={!canStart}
+            onChange={(e) => controller.selectModel(e.target.value || undefined)}
+          >
+            {choices.map((c) => (
+              <option key={c.model ?? ""} value={c.model ?? ""}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="engine" data-testid="engine" title="speech engine">
+          {engineText(snap.provider, snap.model ?? snap.selectedModel)}
+        </span>
+        <button type="button" data-testid="dictate" onClick={dictate} disabled={!canStart}>
+          Dictate
+        </button>
+        <button type="button" data-testid="stop" onClick={stop} disabled={!listening}>
+          Stop
+        </button>
+        {snap.transcript && (snap.status === "error" || snap.status === "saved") && (
+          <button type="button" data-testid="save" onClick={() => void controller.save()}>
+            Save again
+          </button>
+        )}
+      </section>
+
+      <section className="subject" data-testid="call">
+        {request ? (request.source === "call" ? `Call ${request.callId ?? "(no id)"}` : "Dictation") : "No session"}
+        {snap.participants.length > 0 && <> with {snap.participants.map((c) => c.name ?? c.id?.email ?? "unknown").join(", ")}</>}
+        {busy && <span className="spinner" aria-label="working" />}
+      </section>
+
+      {snap.error && (
+        <p className="error" role="alert" data-testid="error">
+          {snap.error}
+        </p>
+      )}
+
+      <section className="live">
+        <h2>Transcript</h2>
+        <p className="final" data-testid="final-transcript">
+          {snap.finalText}
+        </p>
+        <p className="interim" data-testid="interim">
+          {snap.interim}
+        </p>
+      </section>
+
+      <ol className="segments" data-testid="segments">
+        {snap.segments.map((s, i) => (
+          <li key={i} data-testid="segment">
+            <span className="speaker">{s.speaker}</span>{" "}
+            <span className="time">
+              {formatSeconds(s.start)}–{formatSeconds(s.end)}
+            </span>{" "}
+            <span className="confidence" title="confidence">
+              {formatConfidence(s.confidence)}
+            </span>{" "}
+            <span className="text">{s.text}</span>
+          </li>
+        ))}
+      </ol>
+
+      <section className="save">
+        <h2>Saved to CRM</h2>
+        <p
+          className={`save-result save-${save?.state ?? "none"}`}
+          data-testid="save-result"
+          data-app-id={save?.state === "saved" ? save.appId : undefined}
+          data-status={save?.state === "saved" ? save.status : save?.state === "failed" ? "error" : undefined}
+        >
+          {saveResultText(save)}
+        </p>
+        {save?.state === "saved" && save.message && <p className="save-message">{save.message}</p>}
+      </section>
+
+      {snap.notices.length > 0 && (
+        <ul className="notices" data-testid="notices">
+          {snap.notices.map((n, i) => (
+            <li key={i}>{n}</li>
+          ))}
+        </ul>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,31 @@
+/** Display formatting for the transcriber UI (pure, unit-tested). */
+import type { SaveState } from "../session/controller";
+import type { ProviderInfo } from "../session/transcript-builder";
+
+/** Seconds from the start of the audio as `m:ss.s`, e.g. 62.34 → `1:02.3`. Negative or NaN → `0:00.0`. */
+export function formatSeconds(seconds: number): string {
+  const s = Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  const tenths = Math.round(s * 10);
+  const minutes = Math.floor(tenths / 600);
+  const rest = (tenths - minutes * 600) / 10;
+  return `${minutes}:${rest.toFixed(1).padStart(4, "0")}`;
+}
+
+/** Confidence in [0, 1] as a whole percentage, e.g. 0.834 → `83%`. */
+export function formatConfidence(confidence: number): string {
+  return `${Math.round(Math.min(1, Math.max(0, confidence)) * 100)}%`;
+}
+
+/** The `engine` text: the engine that answered, else the model asked for, else the server default. */
+export function engineText(provider: ProviderInfo | undefined, requestedModel: string | undefined): string {
+  if (provider) return provider.model && provider.model !== provider.name ? `${provider.name} · ${provider.model}` : provider.name;
+  return requestedModel ?? "server default";
+}
+
+/** The `save-result` text: `<appId>: <status>` once saved, `saving…`, or `error: <message>`. */
+export function saveResultText(save: SaveState | undefined): string {
+  if (!save) return "";
+  if (save.state === "saving") return "saving…";
+  if (save.state === "saved") return `${save.appId}: ${save.status}`;
+  return `error: ${save.error}`;
+}

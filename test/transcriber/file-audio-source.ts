@@ -1,0 +1,41 @@
+/**
+ * An audio source for controller tests that plays real recorded speech (16 kHz mono PCM16) as
+ * 100 ms frames, paced faster than real time: what the microphone worklet delivers, without a
+ * browser. Real audio, not a stand-in: the capture path itself is tested in capture-core.test.ts.
+ */
+import type { AudioCapture, AudioSink, OpenAudio } from "../../src/transcriber/session/controller";
+
+export interface FileAudioSource {
+  open: OpenAudio;
+  /** Resolves when every frame has been delivered (or the capture was stopped). */
+  done: Promise<void>;
+}
+
+/**
+ * @param pcm 16 kHz mono samples
+ * @param paceMs wall-clock ms between 100 ms frames (10 = 10× real time)
+ * @param endsByItself call `onEnded` after the last frame, like a track that stops
+ */
+export function fileAudioSource(pcm: Int16Array, paceMs = 10, endsByItself = false): FileAudioSource {
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const open: OpenAudio = async (sink: AudioSink): Promise<AudioCapture> => {
+    let stopped = false;
+    void (async () => {
+      for (let at = 0; at < pcm.length && !stopped; at += 1600) {
+        sink.onFrame(pcm.slice(at, Math.min(pcm.length, at + 1600)));
+        await new Promise((r) => setTimeout(r, paceMs));
+      }
+      finish();
+      if (endsByItself && !stopped) sink.onEnded();
+    })();
+    return {
+      label: "file",
+      async stop() {
+        stopped = true;
+        finish();
+      },
+    };
+  };
+  return { open, done };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { fetchModelChoices, modelChoicesFromBody } from "../../src/transcriber/session/models";
+
+describe("engine picker choices", () => {
+  it("lists streaming STT models from Deepgram's /v1/models shape after the server default", () => {
+    const body = {
+      stt: [
+        { name: "pocketsphinx", canonical_name: "pocketsphinx-en-us", architecture: "pocketsphinx", streaming: true },
+        { name: "whisper", canonical_name: "whisper-base.en", architecture: "whisper", streaming: true },
+        { name: "batch-only", streaming: false },
+        { name: "pocketsphinx", canonical_name: "pocketsphinx-en-us", architecture: "pocketsphinx" },
+      ],
+      tts: [],
+    };
+    expect(modelChoicesFromBody(body)).toEqual([
+      { label: "server default" },
+      { model: "pocketsphinx-en-us", label: "pocketsphinx-en-us" },
+      { model: "whisper-base.en", label: "whisper-base.en" },
+    ]);
+  });
+
+  it("refuses a body of another shape, naming the field", () => {
+    expect(() => modelChoicesFromBody({ stt: [{ canonical_name: "x" }] })).toThrow(/\/stt\/0 must have required property 'name'/);
+  });
+
+  it("falls back to the server default with the reason when the list is unavailable", async () => {
+    const notFound = (async () => new Response("{}", { status: 404 })) as typeof fetch;
+    expect(await fetchModelChoices("http://127.0.0.1:1", notFound)).toEqual({ choices: [{ label: "server default" }], error: "GET /v1/models: HTTP 404" });
+    const down = (async () => {
+      throw new TypeError("fetch failed");
+    }) as typeof fetch;
+    expect((await fetchModelChoices("http://127.0.0.1:1", down)).error).toBe("fetch failed");
+  });
+});
