@@ -1,0 +1,206 @@
+/**
+ * Demo softphone: dial a contact (or take a simulated inbound call); every state change
+ * (ringing → connected → ended) is broadcast on the current user channel as `fdc3.call`, with
+ * the `fdc3.contact` first. "Transcribe" raises `StartTranscription` with the `fdc3.call` and
+ * shows the live `fdc3.transcript` updates from the private channel the transcriber returns.
+ * "Hang up" broadcasts the `ended` call and raises `StopTranscription` at the same transcriber.
+ * No audio flows through this demo: the transcriber listens to the microphone.
+ */
+import { useEffect, useRef, useState } from "react";
+import type { AppIdentifier, Channel, DesktopAgent, Listener, PrivateChannel } from "@finos/fdc3";
+import { IntentName, validateContext } from "../../contracts";
+import { errorText, useFdc3 } from "../shared/useFdc3";
+import { callContext, contactContext, type PhoneCall } from "./callContext";
+import { DEMO_CONTACTS, type DemoContact } from "./contacts";
+
+/** How long an outbound call rings before the (simulated) other side answers (ms). */
+const RING_MS = 1_500;
+
+type Transcription =
+  | { status: "idle" }
+  | { status: "starting" }
+  | { status: "running"; by: AppIdentifier }
+  | { status: "stopping"; by: AppIdentifier }
+  | { status: "stopped"; by: AppIdentifier; finalText?: string };
+
+function isPrivateChannel(x: unknown): x is PrivateChannel {
+  return typeof x === "object" && x !== null && (x as Channel).type === "private";
+}
+
+export function Softphone() {
+  const conn = useFdc3();
+  const agent = conn.status === "connected" ? conn.agent : undefined;
+  const [contact, setContact] = useState<DemoContact>(DEMO_CONTACTS[0]!);
+  const [call, setCall] = useState<PhoneCall | null>(null);
+  const [transcription, setTranscription] = useState<Transcription>({ status: "idle" });
+  const [live, setLive] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const liveListener = useRef<Listener | null>(null);
+  const ringTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  useEffect(() => () => clearTimeout(ringTimer.current), []);
+
+  /** Broadcast the call (and, when it starts ringing, the contact) on the user channel. */
+  async function publish(fdc3: DesktopAgent, next: PhoneCall, withContact: boolean): Promise<void> {
+    setCall(next);
+    try {
+      if (withContact) await fdc3.broadcast(contactContext(next.contact));
+      await fdc3.broadcast(callContext(next));
+    } catch (e) {
+      setError(`broadcast of the ${next.state} call failed: ${errorText(e)}`);
+    }
+  }
+
+  function dial(): void {
+    if (!agent) return;
+    setError(null);
+    setLive("");
+    setTranscription({ status: "idle" });
+    const ringing: PhoneCall = { callId: crypto.randomUUID(), direction: "outbound", state: "ringing", contact };
+    void publish(agent, ringing, true);
+    ringTimer.current = setTimeout(() => {
+      void publish(agent, { ...ringing, state: "connected", startTime: new Date().toISOString() }, false);
+    }, RING_MS);
+  }
+
+  function simulateInbound(): void {
+    if (!agent) return;
+    setError(null);
+    setLive("");
+    setTranscription({ status: "idle" });
+    void publish(agent, { callId: crypto.randomUUID(), direction: "inbound", state: "ringing", contact }, true);
+  }
+
+  function answer(): void {
+    if (!agent || !call) return;
+    void publish(agent, { ...call, state: "connected", startTime: new Date().toISOString() }, false);
+  }
+
+  async function transcribe(): Promise<void> {
+    if (!agent || !call || call.state !== "connected") return;
+    setError(null);
+    setTranscription({ status: "starting" });
+    try {
+      const resolution = await agent.raiseIntent(IntentName.StartTranscription, callContext(call));
+      setTranscription({ status: "running", by: resolution.source });
+      const result = await resolution.getResult();
+      if (isPrivateChannel(result)) {
+        liveListener.current = await result.addContextListener("fdc3.transcript", (ctx) => {
+          const checked = validateContext(ctx);
+          if (checked.valid) setLive(String((ctx as { text?: unknown }).text ?? ""));
+          else setError(`the transcriber sent an invalid live transcript: ${checked.error}`);
+        });
+      }
+    } catch (e) {
+      setTranscription({ status: "idle" });
+      setError(`StartTranscription failed: ${errorText(e)}`);
+    }
+  }
+
+  async function hangUp(): Promise<void> {
+    if (!agent || !call) return;
+    clearTimeout(ringTimer.current);
+    const ended: PhoneCall = { ...call, state: "ended", endTime: new Date().toISOString() };
+    await publish(agent, ended, false);
+    if (transcription.status !== "running") return;
+    const by = transcription.by;
+    setTranscription({ status: "stopping", by });
+    try {
+      // Sent to the instance that started it, so no resolver is needed.
+      const resolution = await agent.raiseIntent(IntentName.StopTranscription, callContext(ended), by);
+      const result = await resolution.getResult();
+      const checked = result && !isPrivateChannel(result) ? validateContext(result) : null;
+      if (checked && !checked.valid) setError(`StopTranscription returned an invalid transcript: ${checked.error}`);
+      const finalText = checked?.valid ? String((result as { text?: unknown }).text ?? "") : undefined;
+      setTranscription({ status: "stopped", by, finalText });
+    } catch (e) {
+      setTranscription({ status: "stopped", by });
+      setError(`StopTranscription failed: ${errorText(e)}`);
+    } finally {
+      void liveListener.current?.unsubscribe();
+      liveListener.current = null;
+    }
+  }
+
+  const inCall = call !== null && call.state !== "ended";
+  return (
+    <div className="app">
+      <h1>Demo Softphone</h1>
+      <div className={`status ${conn.status}`} data-testid="fdc3-status">
+        {conn.status === "failed" ? conn.error : conn.status}
+      </div>
+      <div className="row">
+        <label>
+          Contact{" "}
+          <select
+            data-testid="contact-select"
+            value={contact.email}
+            disabled={inCall}
+            onChange={(e) => setContact(DEMO_CONTACTS.find((c) => c.email === e.target.value) ?? DEMO_CONTACTS[0]!)}
+          >
+            {DEMO_CONTACTS.map((c) => (
+              <option key={c.email} value={c.email}>
+                {c.name} ({c.phoneNumber})
+              </option>
+            ))}
+          </select>
+        </label>
+        <button className="primary" data-testid="dial" disabled={!agent || inCall} onClick={dial}>
+          Dial
+        </button>
+        <button data-testid="simulate-inbound" disabled={!agent || inCall} onClick={simulateInbound}>
+          Simulate inbound call
+        </button>
+      </div>
+      {call && (
+        <div className="card">
+          <div className="row">
+            <span>
+              {call.direction === "inbound" ? "From" : "To"} {call.contact.name}
+            </span>
+            <span className={`pill ${call.state}`} data-testid="call-state">
+              {call.state}
+            </span>
+            <span className="muted" data-testid="call-id">
+              {call.callId}
+            </span>
+          </div>
+          <div className="row" style={{ marginTop: "0.5rem" }}>
+            {call.state === "ringing" && call.direction === "inbound" && (
+              <button className="primary" data-testid="answer" onClick={answer}>
+                Answer
+              </button>
+            )}
+            <button
+              data-testid="transcribe"
+              disabled={call.state !== "connected" || transcription.status !== "idle"}
+              onClick={() => void transcribe()}
+            >
+              Transcribe
+            </button>
+            <button className="danger" data-testid="hangup" disabled={!inCall} onClick={() => void hangUp()}>
+              Hang up
+            </button>
+          </div>
+        </div>
+      )}
+      <div className="muted" data-testid="transcription-status">
+        {transcription.status === "idle" && "Not transcribing"}
+        {transcription.status === "starting" && "Asking for a transcriber…"}
+        {transcription.status === "running" && `Transcribing (${transcription.by.appId})`}
+        {transcription.status === "stopping" && "Stopping transcription…"}
+        {transcription.status === "stopped" && `Transcription stopped (${transcription.by.appId})`}
+      </div>
+      {live && (
+        <div className="card" data-testid="live-transcript">
+          {live}
+        </div>
+      )}
+      {error && (
+        <div className="error" role="alert" data-testid="softphone-error">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}

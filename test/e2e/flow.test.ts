@@ -1,0 +1,161 @@
+/**
+ * The whole Callscribe desktop flow in real Chromium, against the real server with the real
+ * PocketSphinx engine, on real read speech played as the microphone:
+ *
+ *   softphone dials → StartTranscription(fdc3.call) opens the transcriber → interim text while
+ *   the audio plays, live fdc3.transcript on the private channel → hang up (fdc3.call ended on
+ *   the user channel, StopTranscription) stops the session → SaveTranscript → the desktop's
+ *   resolver offers both CRMs, the user picks Notes CRM → it stores the transcript → the
+ *   transcriber shows Created; and an invalid transcript is refused with a visible error.
+ */
+import { rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import type { Browser, Page } from "playwright-core";
+import { validateContext } from "../../src/contracts";
+import { wordErrorRate } from "../../src/eval/wer";
+import { buildServer } from "../../src/server/app";
+import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
+import { launchChromium } from "./support/chromium";
+import { appWindow, collectConsole, launchApp, resolverOptions, waitForText } from "./support/desktop";
+import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
+
+let engine: PocketSphinxEngine;
+let server: FastifyInstance;
+let origin: string;
+let browser: Browser;
+let page: Page;
+let mic: { path: string; dir: string; seconds: number };
+let consoleLines: string[] = [];
+
+beforeAll(async () => {
+  mic = buildMicWav();
+  engine = createPocketSphinxEngine();
+  server = buildServer({ engine, staticDir: inject("e2eDistDir") });
+  await server.listen({ host: "127.0.0.1", port: 0 });
+  origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  await engine.ready();
+  browser = await launchChromium({ micWav: mic.path });
+  page = await browser.newPage();
+  consoleLines = collectConsole(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await engine?.close();
+  if (mic) rmSync(mic.dir, { recursive: true, force: true });
+});
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) console.log(`browser console:\n${consoleLines.slice(-80).join("\n")}`);
+});
+
+describe("call transcription to CRM, end to end", () => {
+  it("transcribes a call from the softphone and saves the transcript to the CRM the user picks", async () => {
+    const response = await page.goto(`${origin}/`);
+    expect(new URL(page.url()).pathname).toBe("/desktop-agent/");
+    expect(response?.ok()).toBe(true);
+
+    // The softphone places a call; its states go out on the user channel.
+    const phone = await launchApp(page, "softphone");
+    await phone.ui.getByTestId("contact-select").selectOption({ label: "Jane Doe (+14155550100)" });
+    await phone.ui.getByTestId("dial").click();
+    await waitForText("call connected", phone.ui.getByTestId("call-state"), (t) => t === "connected");
+    const callId = (await phone.ui.getByTestId("call-id").textContent())!.trim();
+
+    // Transcribe: StartTranscription(fdc3.call). Only the transcriber handles it, so the
+    // desktop agent opens it without asking; the microphone (the WAV) starts playing now.
+    await phone.ui.getByTestId("transcribe").click();
+    const transcriber = await appWindow(page, "transcriber");
+    await waitForText("transcriber window connected", transcriber.chrome.getByTestId("app-state"), (t) => t === "connected");
+    await waitForText("transcriber's FDC3 connection", transcriber.ui.getByTestId("desktop-agent"), (t) => t === "FDC3: web-connection");
+    const audioStarted = Date.now();
+    await waitForText("softphone sees the transcriber", phone.ui.getByTestId("transcription-status"), (t) => t === "Transcribing (transcriber)");
+    await waitForText("transcriber listening", transcriber.ui.getByTestId("status"), (t) => t === "listening", 30_000);
+    expect(await transcriber.ui.getByTestId("call").textContent()).toContain(callId);
+    expect(await transcriber.ui.getByTestId("call").textContent()).toContain("Jane Doe");
+
+    // Interim text shows while the audio is still playing.
+    const interim = await waitForText("interim text", transcriber.ui.getByTestId("interim"), (t) => t.trim().length > 0, mic.seconds * 1000);
+    expect(Date.now() - audioStarted).toBeLessThan(mic.seconds * 1000);
+    expect(interim.trim().split(/\s+/).length).toBeGreaterThan(0);
+    expect(await transcriber.ui.getByTestId("engine").textContent()).toContain("pocketsphinx");
+    // The softphone gets live fdc3.transcript updates on the private channel StartTranscription returned.
+    await waitForText("live transcript at the softphone", phone.ui.getByTestId("live-transcript"), (t) => t.trim().length > 0, mic.seconds * 1000);
+
+    // Let the whole recording play (plus the decoder's endpointing), then hang up.
+    const remaining = mic.seconds * 1000 - (Date.now() - audioStarted) + 1_500;
+    if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
+    const finalWhileListening = await waitForText("final text", transcriber.ui.getByTestId("final-transcript"), (t) => t.trim().split(/\s+/).length >= 5, 20_000);
+    expect(finalWhileListening.length).toBeGreaterThan(0);
+    await phone.ui.getByTestId("hangup").click();
+    await waitForText("call ended", phone.ui.getByTestId("call-state"), (t) => t === "ended");
+
+    // The hang-up stops the session; the transcriber raises SaveTranscript and the desktop's
+    // resolver offers both CRMs.
+    const { appIds, labels } = await resolverOptions(page, 30_000);
+    expect([...appIds].sort()).toEqual(["acme-crm", "notes-crm"]);
+    expect(labels.some((l) => l.startsWith("Notes CRM"))).toBe(true);
+    expect(labels.some((l) => l.startsWith("Acme CRM"))).toBe(true);
+    expect(await transcriber.ui.getByTestId("status").textContent()).toBe("saving");
+    await page.getByTestId("intent-resolver").getByRole("button", { name: "Notes CRM (new window)" }).click();
+
+    // The transcriber shows the CRM's answer: Created.
+    const saveResult = transcriber.ui.getByTestId("save-result");
+    await waitForText("save result", saveResult, (t) => t.includes("Created"), 30_000);
+    expect(await saveResult.getAttribute("data-app-id")).toBe("notes-crm");
+    expect(await saveResult.getAttribute("data-status")).toBe("Created");
+    expect(await transcriber.ui.getByTestId("status").textContent()).toBe("saved");
+    const finalText = ((await transcriber.ui.getByTestId("final-transcript").textContent()) ?? "").trim();
+
+    // The softphone's StopTranscription got the same final transcript back.
+    await waitForText("softphone sees the stop", phone.ui.getByTestId("transcription-status"), (t) => t === "Transcription stopped (transcriber)");
+    expect(await phone.ui.getByTestId("softphone-error").count()).toBe(0);
+
+    // Notes CRM (opened by the resolution) shows the transcript, valid against the schema, with
+    // the text the transcriber showed.
+    const crm = await appWindow(page, "notes-crm");
+    const record = crm.ui.getByTestId("crm-record");
+    const recordText = await waitForText("CRM record text", record.getByTestId("crm-record-text"));
+    expect(recordText.trim()).toBe(finalText);
+    const stored = JSON.parse((await record.getByTestId("crm-record-json").textContent())!);
+    const checked = validateContext(stored);
+    expect(checked.valid ? "valid" : checked.error).toBe("valid");
+    expect(stored).toMatchObject({ type: "fdc3.transcript", source: "call", id: { callId }, provider: { name: "pocketsphinx" } });
+    expect(stored.text.trim()).toBe(finalText);
+    expect(stored.participants.contacts.map((c: { name: string }) => c.name)).toContain("Jane Doe");
+    expect(stored.segments.length).toBeGreaterThan(0);
+    for (const s of stored.segments) expect(s.end).toBeGreaterThanOrEqual(s.start);
+    expect(await page.locator("iframe[data-app-id='acme-crm']").count()).toBe(0);
+
+    // Real speech, real recognizer: the words are mostly the reference's (PocketSphinx WER here
+    // is 28–45% on clean read speech, DESIGN §5; a broken audio path gives ~100%).
+    const reference = MIC_CLIPS.map((c) => c.reference).join(" ");
+    const wer = wordErrorRate(reference, finalText);
+    console.log(`e2e transcript: "${finalText}" (WER ${(wer.wer * 100).toFixed(0)}% vs "${reference}")`);
+    expect(wer.wer).toBeLessThan(0.7);
+
+    // An invalid transcript sent to the same CRM (raised from the softphone with its own FDC3
+    // API) is refused: a Failed fdc3.transactionResult and a visible, clear error.
+    const broken = { ...stored, id: { transcriptId: "broken-1", callId }, segments: [{ ...stored.segments[0], confidence: 7 }], source: "voicemail" };
+    delete broken.id.crmRecordId;
+    expect(validateContext(broken).valid).toBe(false);
+    const outcome = await phone.frame.evaluate(
+      async ({ ctx, target }) => {
+        const res = await (window as any).fdc3.raiseIntent("SaveTranscript", ctx, target);
+        return res.getResult();
+      },
+      { ctx: broken, target: { appId: "notes-crm", instanceId: crm.instanceId } },
+    );
+    expect(outcome).toMatchObject({ type: "fdc3.transactionResult", status: "Failed" });
+    expect(outcome.message).toContain("Notes CRM refused the transcript");
+    expect(outcome.message).toContain("/segments/0/confidence must be <= 1");
+    expect(outcome.message).toContain("/source must be equal to one of the allowed values");
+    const error = crm.ui.getByTestId("crm-error");
+    await error.waitFor({ state: "visible" });
+    expect(await error.textContent()).toContain("/segments/0/confidence must be <= 1");
+    expect(await crm.ui.getByTestId("crm-record").count()).toBe(1);
+  });
+});
