@@ -2,10 +2,11 @@
 # Installs the Debian packages Callscribe needs, when they are missing:
 #   chromium                        real browser for the end-to-end tests (driven by playwright-core)
 #   pocketsphinx pocketsphinx-en-us the on-premise speech engine and its US English model
+#   postgresql-15 util-linux        a real PostgreSQL for the scale-out tests (started by the tests, as user postgres via runuser)
 # Idempotent and quick when everything is present. Needs root or passwordless sudo.
 set -euo pipefail
 
-packages=(chromium pocketsphinx pocketsphinx-en-us libpocketsphinx3)
+packages=(chromium pocketsphinx pocketsphinx-en-us libpocketsphinx3 postgresql-15 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,30 +1,35 @@
 /**
  * Composition root of the transcriber app: the controller with the microphone and the speech
- * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI.
+ * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI
+ * (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
  */
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { validateContext } from "../contracts";
+import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
 import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
 import { TranscriberController } from "./session/controller";
 import { fetchModelChoices } from "./session/models";
 import { App } from "./ui/App";
+import { RecordingsPanel } from "./ui/RecordingsPanel";
 
 const speechBaseUrl = location.origin;
 const agent = connectDesktopAgent();
+
+/** Raise SaveTranscript (live transcripts and finished recordings alike). */
+const saveTranscript = async (transcript: Transcript) => {
+  const { agent: fdc3 } = await agent.catch((e: unknown) => {
+    throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  return saveTranscriptViaIntent(fdc3, transcript);
+};
 
 const controller = new TranscriberController({
   speechBaseUrl,
   validate: validateContext,
   openAudio: (sink) => openMicrophone(sink),
-  saveTranscript: async (transcript) => {
-    const { agent: fdc3 } = await agent.catch((e: unknown) => {
-      throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
-    });
-    return saveTranscriptViaIntent(fdc3, transcript);
-  },
+  saveTranscript,
 });
 
 const wired = agent.then(async ({ agent: fdc3, route }) => {
@@ -36,5 +41,6 @@ wired.catch(() => undefined); // shown by the UI
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <App controller={controller} agent={wired} models={fetchModelChoices(speechBaseUrl)} />
+    <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} />
   </StrictMode>,
 );

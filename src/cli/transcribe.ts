@@ -1,0 +1,104 @@
+/**
+ * `npm run transcribe -- <files or folders…> [--out dir] [--concurrency n]`
+ *
+ * Transcribes recordings on disk with the pipeline's stages (decode → transcribe → analyze) and
+ * the PocketSphinx engine, in this process, with a progress bar on stderr (TTY only), and writes
+ * `<out>/<name>.json` per file (see `batch.ts`). Failed files are listed and skipped.
+ * Analysis settings come from CALLSCRIBE_TOPICS and LLM_BASE_URL / LLM_API_KEY / LLM_MODEL.
+ *
+ * Exit codes: 0 all files done; 1 some file failed; 2 usage or configuration error.
+ */
+import { parseArgs } from "node:util";
+import { MultiBar, Presets } from "cli-progress";
+import { ConfigError } from "../server/config";
+import { loadAnalysisConfig } from "../server/pipeline/config";
+import { createPocketSphinxEngine } from "../server/speech/engines/pocketsphinx/index";
+import { collectItems, runBatch, type BatchResult } from "./batch";
+
+const USAGE = "usage: npm run transcribe -- <files or folders…> [--out dir] [--concurrency n]\n  --out          folder for the <name>.json files (default: transcripts)\n  --concurrency  files transcribed at once, 1–16 (default: 1)";
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { out: { type: "string", default: "transcripts" }, concurrency: { type: "string", default: "1" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (parsed.positionals.length === 0) usage("no files or folders given");
+  const concurrency = Number(parsed.values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) usage(`--concurrency must be a whole number from 1 to 16, not ${parsed.values.concurrency}`);
+
+  let analysis;
+  try {
+    analysis = loadAnalysisConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) usage(e.message);
+    throw e;
+  }
+  let items;
+  try {
+    items = await collectItems(parsed.positionals, parsed.values.out!);
+  } catch (e) {
+    usage((e as Error).message);
+  }
+
+  const tty = Boolean(process.stderr.isTTY);
+  // The bar only on a terminal; piped output gets one plain line per file.
+  const bars = tty
+    ? new MultiBar({ format: " {bar} {value}/{total} files | {failed} failed | {file}", hideCursor: true, clearOnComplete: false, stream: process.stderr }, Presets.shades_classic)
+    : undefined;
+  const bar = bars?.create(items.length, 0, { failed: 0, file: "" });
+  const say = (line: string) => {
+    if (!bars) return void process.stderr.write(`${line}\n`);
+    // log() only buffers until the next redraw; redraw now so the line is not lost when the batch ends.
+    bars.log(`${line}\n`);
+    bars.update();
+  };
+  let failed = 0;
+
+  const engine = createPocketSphinxEngine({ poolSize: concurrency });
+  let results: BatchResult[];
+  try {
+    await engine.ready();
+    results = await runBatch({
+      items,
+      engine,
+      concurrency,
+      analysis,
+      onResult: (r) => {
+        if (r.ok) say(`ok      ${r.input} → ${r.output} (${r.audioSec.toFixed(1)} s audio, ${r.format}, ${r.seconds.toFixed(1)} s)`);
+        else {
+          failed++;
+          say(`FAILED  ${r.input}: ${r.error}`);
+        }
+        bar?.increment(1, { failed, file: r.input });
+      },
+    });
+  } finally {
+    bars?.stop();
+    await engine.close();
+  }
+  const done = results.filter((r) => r.ok).length;
+  process.stderr.write(`${done} of ${results.length} files transcribed${failed ? `, ${failed} failed` : ""}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);

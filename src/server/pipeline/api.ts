@@ -1,0 +1,93 @@
+/**
+ * The calls API (issue 4 §6): `GET /v1/calls/:id` — status (queued, downloading, transcribing,
+ * analyzing, delivering, done, failed with the reason), each stage's status and timings, and when
+ * done the `fdc3.transcript`; `GET /v1/calls?limit&offset&status` — a page of calls, newest first,
+ * without transcripts (fetch one call for its transcript).
+ *
+ * Same API-key auth as `/v1/listen` (`Authorization: Token|Bearer <key>`): `app.ts` checks every
+ * `/v1/*` request; the plugin checks again when given `apiKey`, so it is safe on its own too.
+ * The store is injected (`getCall`, `listCalls` from `../store/calls.ts`), so tests and other
+ * stores plug in.
+ */
+import type { FastifyPluginAsync } from "fastify";
+import { credentialMatches, presentedCredential } from "../auth";
+import type { CallView } from "../store/calls";
+import type { CallStatus } from "./stages/types";
+
+export type { CallView };
+
+/** All call statuses, for the `status` filter. */
+export const CALL_STATUSES: readonly CallStatus[] = ["queued", "downloading", "transcribing", "analyzing", "delivering", "done", "failed"];
+
+/** Query of {@link CallsApiOptions.listCalls}. `limit` 1–100, `offset` ≥ 0. */
+export interface ListCallsQuery {
+  limit: number;
+  offset: number;
+  status?: CallStatus;
+}
+
+/** Options of {@link callsApiPlugin}. */
+export interface CallsApiOptions {
+  /** One call, or null/undefined when unknown. */
+  getCall: (id: string) => Promise<CallView | null | undefined>;
+  /** A page of calls, newest first; an array, or `{calls, total}`. */
+  listCalls: (query: ListCallsQuery) => Promise<CallView[] | { calls: CallView[]; total?: number }>;
+  /** When set, requests must present this key (as for `/v1/listen`). */
+  apiKey?: string;
+}
+
+const CALL_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$";
+
+/** Fastify plugin: register with `app.register(callsApiPlugin, {getCall, listCalls, apiKey})`. */
+export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, options) => {
+  const { getCall, listCalls, apiKey } = options;
+
+  if (apiKey) {
+    app.addHook("onRequest", async (request, reply) => {
+      if (credentialMatches(presentedCredential(request.headers), apiKey)) return;
+      return reply.code(401).send({ error: "unauthorized", reason: "missing or invalid API key (Authorization: Token <key>)" });
+    });
+  }
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    if (err.validation) return reply.code(400).send({ error: "bad_request", reason: err.message });
+    request.log.error({ err }, "calls API failed");
+    return reply.code(500).send({ error: "internal", reason: "the call store could not be read" });
+  });
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/calls/:id",
+    { schema: { params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CALL_ID_PATTERN } } } } },
+    async (request, reply) => {
+      const call = await getCall(request.params.id);
+      if (!call) return reply.code(404).send({ error: "not_found", reason: `no call with id ${request.params.id}` });
+      return reply.send(call);
+    },
+  );
+
+  app.get<{ Querystring: { limit: number; offset: number; status?: CallStatus } }>(
+    "/v1/calls",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            limit: { type: "integer", minimum: 1, maximum: 100, default: 20 },
+            offset: { type: "integer", minimum: 0, maximum: 1_000_000, default: 0 },
+            status: { type: "string", enum: [...CALL_STATUSES] },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset, status } = request.query;
+      const page = await listCalls({ limit, offset, ...(status && { status }) });
+      const calls = Array.isArray(page) ? page : page.calls;
+      const total = Array.isArray(page) ? undefined : page.total;
+      // Lists stay small: transcripts only come with a single call.
+      const items = calls.map(({ transcript: _t, ...rest }) => rest);
+      return { calls: items, limit, offset, ...(total !== undefined && { total }) };
+    },
+  );
+};

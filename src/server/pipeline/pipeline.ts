@@ -1,0 +1,128 @@
+/**
+ * Starts the recorded-call pipeline for a composition root (DESIGN §6):
+ * - embedded default (no DATABASE_URL): the server process opens PGlite in the data dir and runs
+ *   the workers itself;
+ * - scale-out (DATABASE_URL): the server only enqueues (`workers` 0 unless given), and any number
+ *   of `npm run worker` processes (role `worker`) run the jobs.
+ */
+import type { SpeechEngine } from "../speech/engines/engine";
+import { createCrmRegistry } from "../crm/index";
+import { ConfigError } from "../config";
+import { openDatabase, type Database } from "../store/database";
+import type { CallRepository } from "../store/calls";
+import type { PipelineConfig } from "./config";
+import { createAtRestCipher } from "./crypto";
+import { JobQueue, RECORDING_QUEUE, type QueueOptions, type RecordingJobData } from "./queue";
+import { scheduleRetention } from "./retention";
+import { loadDefaultStages, runCall, type PipelineLogger, type PipelineObserver, type PipelineStages, type RecordingJob } from "./run-call";
+import type { CrmConnector, RecordingReady } from "./stages/types";
+
+/** Options of {@link startPipeline}. */
+export interface StartPipelineOptions {
+  /** An open store; default: opened from `config` (PGlite in the data dir, or DATABASE_URL). Closed by `stop()` only when opened here. */
+  db?: Database;
+  /** Needed when workers run. */
+  engine?: SpeechEngine;
+  config: PipelineConfig;
+  role: "server" | "worker";
+  /** Concurrent jobs in this process. Default: `config.workers` for a worker or an embedded server, 0 for a server with DATABASE_URL. */
+  workers?: number;
+  queueOptions?: Partial<QueueOptions>;
+  /** Stage functions; default: the real modules. */
+  stages?: PipelineStages;
+  /** Extra CRM connectors by name (the generic JSON one, `generic-json`, comes from `config.crmUrl`, signed with the webhook secret). */
+  connectors?: Map<string, CrmConnector>;
+  logger?: PipelineLogger;
+  observer?: PipelineObserver;
+}
+
+/** A running pipeline. */
+export interface Pipeline {
+  db: Database;
+  queue: JobQueue;
+  calls: CallRepository;
+  /** Number of concurrent job loops in this process. */
+  workers: number;
+  /** See {@link JobQueue.enqueueRecording}: the call row and its job in one transaction, idempotent on call_id and webhook id. */
+  enqueueRecording(recording: RecordingReady, webhookId?: string): Promise<{ created: boolean; callId: string; jobId: string }>;
+  /** Stop taking jobs, wait up to `timeoutMs` for running ones, stop pg-boss, close the store if opened here. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Start the pipeline: migrate, start pg-boss, create queues, schedule retention, and start
+ * `workers` job loops (each takes one job at a time).
+ * @throws when the store cannot be opened, or workers are asked for without an engine
+ */
+export async function startPipeline(opts: StartPipelineOptions): Promise<Pipeline> {
+  const { config, role, logger } = opts;
+  const workers = opts.workers ?? (role === "worker" || !config.databaseUrl ? config.workers : 0);
+  if (workers > 0 && !opts.engine) throw new Error("startPipeline: workers need a speech engine");
+  const ownsDb = !opts.db;
+  const db = opts.db ?? (await openDatabase(config));
+  const cipher = createAtRestCipher(config.encryptionKey);
+  let queue: JobQueue;
+  try {
+    queue = await JobQueue.start(db, cipher, opts.queueOptions, (err) => logger?.error({ err: err.message }, "queue error"));
+  } catch (err) {
+    if (ownsDb) await db.close();
+    throw err;
+  }
+
+  const connectors = new Map(opts.connectors ?? []);
+  let defaultConnector: string | undefined;
+  if (config.crmUrl) {
+    if (!config.webhookSecret) {
+      if (ownsDb) await db.close();
+      throw new ConfigError("CALLSCRIBE_WEBHOOK_SECRET", "Missing environment variable CALLSCRIBE_WEBHOOK_SECRET: CRM deliveries (CALLSCRIBE_CRM_URL) are signed with it.");
+    }
+    const registry = createCrmRegistry({ url: config.crmUrl, secret: config.webhookSecret });
+    for (const [name, c] of registry.connectors) if (!connectors.has(name)) connectors.set(name, c);
+    defaultConnector = registry.defaultName;
+  }
+
+  const reconcile = async () => {
+    const ids = await queue.reconcileFailedJobs();
+    if (ids.length) logger?.warn({ calls: ids.length }, "marked calls failed whose job had failed for good");
+  };
+  await reconcile();
+  await scheduleRetention(
+    queue.boss,
+    queue.calls,
+    config.audioRetentionDays,
+    workers > 0,
+    (ids) => {
+      if (ids.length) logger?.info({ calls: ids.length }, "retention deleted audio");
+    },
+    reconcile,
+  );
+
+  if (workers > 0) {
+    const stages = opts.stages ?? (await loadDefaultStages());
+    const deps = { queue, cipher, engine: opts.engine!, config, stages, connectors, defaultConnector, logger, observer: opts.observer };
+    for (let i = 0; i < workers; i++) {
+      await queue.boss.work<RecordingJobData>(RECORDING_QUEUE, { includeMetadata: true, batchSize: 1 }, async ([job]) => {
+        // pg-boss gives up on a handler after expireIn; stop the download then too, so a retry
+        // never overlaps with a still-running attempt for long.
+        const signal = AbortSignal.timeout(Math.max(1, queue.options.jobTimeoutSec - 1) * 1000);
+        return runCall(deps, job as RecordingJob, signal);
+      });
+    }
+  }
+  logger?.info({ role, workers, store: db.kind }, "pipeline started");
+
+  let stopped = false;
+  return {
+    db,
+    queue,
+    calls: queue.calls,
+    workers,
+    enqueueRecording: (recording, webhookId) => queue.enqueueRecording(recording, webhookId),
+    async stop(timeoutMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      await queue.stop(timeoutMs);
+      if (ownsDb) await db.close();
+    },
+  };
+}

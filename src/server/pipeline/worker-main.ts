@@ -1,0 +1,66 @@
+/**
+ * Composition root of a pipeline worker (`npm run worker`): configuration → PostgreSQL store →
+ * engine → `startPipeline({ role: "worker" })`. Runs `CALLSCRIBE_WORKERS` jobs at a time; start as
+ * many processes (on as many machines) as needed. Needs DATABASE_URL: the embedded PGlite store
+ * belongs to the server process, which runs its own workers.
+ * Queue tuning: see `loadQueueOptions` in `queue.ts`. SIGINT/SIGTERM finish running jobs (up to
+ * 30 s), then exit; a job cut off is retried by another worker.
+ */
+import { ConfigError, loadPipelineConfig } from "./config";
+import { loadQueueOptions } from "./queue";
+import { startPipeline } from "./pipeline";
+import { createPocketSphinxEngine } from "../speech/engines/pocketsphinx/index";
+
+function log(level: "info" | "warn" | "error", obj: object, msg?: string): void {
+  process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), pid: process.pid, msg, ...obj }) + "\n");
+}
+const logger = {
+  info: (o: object, m?: string) => log("info", o, m),
+  warn: (o: object, m?: string) => log("warn", o, m),
+  error: (o: object, m?: string) => log("error", o, m),
+};
+
+async function main(): Promise<void> {
+  let config, queueOptions;
+  try {
+    config = loadPipelineConfig(process.env);
+    queueOptions = loadQueueOptions(process.env);
+    if (!config.databaseUrl) {
+      throw new ConfigError(
+        "DATABASE_URL",
+        "Missing environment variable DATABASE_URL: `npm run worker` serves a PostgreSQL queue; in the embedded default (PGlite) the server runs the workers itself.",
+      );
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  const engine = createPocketSphinxEngine();
+  await engine.ready();
+  const pipeline = await startPipeline({ engine, config, role: "worker", queueOptions, logger });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "worker stopping");
+    try {
+      await pipeline.stop(30_000);
+      await engine.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  logger.info({ workers: pipeline.workers }, "worker ready");
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

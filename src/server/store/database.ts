@@ -1,0 +1,118 @@
+/**
+ * The store port (DESIGN §2, §6): one `Database` interface, two adapters.
+ * - PGlite (PostgreSQL compiled to WASM, in-process, a folder on disk): the embedded default.
+ * - PostgreSQL through a `pg` Pool (`DATABASE_URL`): scale-out with any number of workers.
+ * The same SQL runs on both; pg-boss runs on either through {@link Database.pgBossDb}.
+ */
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+
+/** Anything that runs one parameterised statement: the database, or a transaction. */
+export interface Queryable {
+  /** Run one statement with `$1…` parameters. Rows come back with JSON parsed, timestamps as Date, bytea as Uint8Array. */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** The store port. */
+export interface Database extends Queryable {
+  readonly kind: "pglite" | "postgres";
+  /** Run SQL that may hold several statements and has no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Run `fn` in one transaction (BEGIN … COMMIT, ROLLBACK when it throws). */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** The `db` option of pg-boss (`executeSql(text, values)`), for the database or for a transaction. */
+  pgBossDb(tx?: Queryable): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+  close(): Promise<void>;
+}
+
+/**
+ * Embedded PGlite in `dir` (created when missing). PGlite is one connection: its own mutex queues
+ * other queries while a transaction is open, so transactions never interleave.
+ */
+export async function openPgliteDatabase(dir: string): Promise<Database> {
+  mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir);
+  const db: Database = {
+    kind: "pglite",
+    async query<R>(sql: string, params?: unknown[]) {
+      const res = await pglite.query<R>(sql, params);
+      return { rows: res.rows };
+    },
+    async exec(sql) {
+      await pglite.exec(sql);
+    },
+    transaction(fn) {
+      return pglite.transaction((tx) => fn({ query: async <R>(sql: string, params?: unknown[]) => ({ rows: (await tx.query<R>(sql, params)).rows }) }));
+    },
+    pgBossDb(tx) {
+      return {
+        async executeSql(text, values) {
+          if (tx) return tx.query(text, values);
+          // pg-boss sends its schema and migrations as several statements without parameters:
+          // the extended protocol (query) refuses that, the simple protocol (exec) takes it.
+          if (!values || values.length === 0) {
+            const results = await pglite.exec(text);
+            return { rows: results.length ? results[results.length - 1].rows : [] };
+          }
+          return { rows: (await pglite.query(text, values)).rows };
+        },
+      };
+    },
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+  return db;
+}
+
+/** PostgreSQL at `url` through a `pg` Pool of up to `max` connections (default 10). */
+export async function openPostgresDatabase(url: string, options: { max?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: "callscribe" });
+  // An idle client's connection can drop (server restart); log it instead of crashing the process.
+  pool.on("error", (err) => console.error(`postgres pool error: ${err.message}`));
+  await pool.query("SELECT 1");
+  const db: Database = {
+    kind: "postgres",
+    async query<R>(sql: string, params?: unknown[]) {
+      const res = await pool.query(sql, params);
+      return { rows: res.rows as R[] };
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn({ query: async <R>(sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as R[] }) });
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    pgBossDb(tx) {
+      return {
+        async executeSql(text, values) {
+          if (tx) return tx.query(text, values);
+          // Several statements come back as an array of results; pg-boss only reads single ones.
+          const res = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+          return { rows: Array.isArray(res) ? (res[res.length - 1]?.rows ?? []) : res.rows };
+        },
+      };
+    },
+    async close() {
+      if (!pool.ended) await pool.end();
+    },
+  };
+  return db;
+}
+
+/** The configured store: PostgreSQL when `databaseUrl` is set, else PGlite in `<dataDir>/pglite`. */
+export async function openDatabase(config: { dataDir: string; databaseUrl?: string }): Promise<Database> {
+  return config.databaseUrl ? openPostgresDatabase(config.databaseUrl) : openPgliteDatabase(`${config.dataDir}/pglite`);
+}

@@ -1,0 +1,59 @@
+/**
+ * Schema migrations of Callscribe's own tables (pg-boss migrates its own `pgboss` schema).
+ * Applied in order, each once, under a transaction-scoped advisory lock so that several worker
+ * processes starting together on one PostgreSQL server do not race.
+ */
+import type { Database } from "./database";
+
+/** Arbitrary constant key of the advisory lock that serialises migrations. */
+const MIGRATION_LOCK = 7_253_001;
+
+/** Ordered migrations; never edit a released one, append a new one. */
+const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE calls (
+        call_id          text PRIMARY KEY,
+        webhook_id       text UNIQUE,
+        -- pg-boss job id (uuid derived from call_id): one job per call, ever.
+        job_id           uuid NOT NULL,
+        status           text NOT NULL DEFAULT 'queued'
+                         CHECK (status IN ('queued','downloading','transcribing','analyzing','delivering','done','failed')),
+        reason           text,
+        -- The validated recording-ready webhook body (call metadata and recording URL).
+        metadata         jsonb NOT NULL,
+        -- Record<StageName, StageState>.
+        stages           jsonb NOT NULL,
+        -- AES-256-GCM envelopes (pipeline/crypto.ts) of the fdc3.transcript JSON and the Analysis JSON:
+        -- both hold what was said, so both are encrypted at rest.
+        transcript       bytea,
+        analysis         bytea,
+        crm_result       jsonb,
+        audio_path       text,
+        audio_deleted_at timestamptz,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        updated_at       timestamptz NOT NULL DEFAULT now(),
+        delivered_at     timestamptz
+      );
+      CREATE INDEX calls_created_at_idx ON calls (created_at DESC, call_id);
+      CREATE INDEX calls_status_idx ON calls (status, created_at DESC);
+    `,
+  },
+];
+
+/** Apply the migrations that are missing. Safe to call from several processes at once. */
+export async function migrate(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.query("CREATE TABLE IF NOT EXISTS callscribe_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    const { rows } = await tx.query<{ v: number | null }>("SELECT max(version) AS v FROM callscribe_migrations");
+    const current = rows[0]?.v ?? 0;
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      // One statement at a time: the extended protocol inside a transaction takes one per call.
+      for (const stmt of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
+      await tx.query("INSERT INTO callscribe_migrations (version) VALUES ($1)", [m.version]);
+    }
+  });
+}

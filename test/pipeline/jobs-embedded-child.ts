@@ -1,0 +1,20 @@
+/**
+ * Child process of `jobs-crash.test.ts`: the embedded mode (PGlite in CALLSCRIBE_DATA_DIR, the
+ * workers in this process) with the real stages and engine. Enqueues one recording
+ * (CHILD_CALL_ID, CHILD_RECORDING_URL) and logs JSON lines, one per stage start, so the test can
+ * `kill -9` it mid-stage.
+ */
+import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { startPipeline } from "../../src/server/pipeline/pipeline";
+import { loadQueueOptions } from "../../src/server/pipeline/queue";
+import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
+
+const log = (obj: object, msg?: string) => process.stdout.write(JSON.stringify({ pid: process.pid, msg, ...obj }) + "\n");
+const logger = { info: log, warn: log, error: log };
+
+const config = loadPipelineConfig(process.env);
+const engine = createPocketSphinxEngine({ poolSize: 1 });
+await engine.ready();
+const pipeline = await startPipeline({ engine, config, role: "server", queueOptions: loadQueueOptions(process.env), logger });
+await pipeline.enqueueRecording({ call_id: process.env.CHILD_CALL_ID!, recording_url: process.env.CHILD_RECORDING_URL! }, `msg_${process.env.CHILD_CALL_ID}`);
+log({}, "enqueued");

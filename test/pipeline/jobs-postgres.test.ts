@@ -1,0 +1,112 @@
+/**
+ * Scale-out on a real PostgreSQL 15 (Debian, started here on 127.0.0.1): the server process only
+ * enqueues; two `worker-main.ts` processes (what `npm run worker` runs) share the queue. Every
+ * call is processed by exactly one worker and delivered once; a worker killed with SIGKILL in the
+ * middle of a job leaves it to the other, which finishes it.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
+import { loadQueueOptions, RECORDING_QUEUE } from "../../src/server/pipeline/queue";
+import { startTestPostgres, type TestPostgres } from "../support/postgres";
+import { newSecret, readCorpus, RECORDINGS, REPO_ROOT, spawnTs, startCrmServer, startRecordingServer, waitFor, wordRecall } from "./jobs-support";
+
+const dir = mkdtempSync(join(tmpdir(), "callscribe-scale-"));
+const secret = newSecret();
+let pg: TestPostgres;
+let recordings: Awaited<ReturnType<typeof startRecordingServer>>;
+let crm: Awaited<ReturnType<typeof startCrmServer>>;
+let server: Pipeline;
+let env: NodeJS.ProcessEnv;
+const workers: ReturnType<typeof spawnTs>[] = [];
+
+beforeAll(async () => {
+  pg = await startTestPostgres();
+  recordings = await startRecordingServer({ "short.wav": readCorpus(RECORDINGS.short.file), "long.wav": readCorpus(RECORDINGS.long.file) });
+  crm = await startCrmServer(secret);
+  env = {
+    DATABASE_URL: await pg.createDatabase("callscribe_scale"),
+    CALLSCRIBE_DATA_DIR: dir,
+    CALLSCRIBE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    CALLSCRIBE_ALLOWED_HOSTS: recordings.host,
+    CALLSCRIBE_CRM_URL: crm.url,
+    CALLSCRIBE_WEBHOOK_SECRET: secret,
+    CALLSCRIBE_WORKERS: "1",
+    CALLSCRIBE_JOB_TIMEOUT_SEC: "15",
+    CALLSCRIBE_JOB_RETRY_DELAY_SEC: "1",
+    CALLSCRIBE_QUEUE_POLL_SEC: "0.5",
+    CALLSCRIBE_QUEUE_MAINTENANCE_SEC: "1",
+  };
+  // The server role with DATABASE_URL runs no workers: it only takes webhooks.
+  server = await startPipeline({ config: loadPipelineConfig(env), role: "server", queueOptions: loadQueueOptions(env) });
+  for (let i = 0; i < 2; i++) workers.push(spawnTs(join(REPO_ROOT, "src/server/pipeline/worker-main.ts"), env));
+  await waitFor(() => workers.every((w) => w.lines.some((l) => l.msg === "worker ready")), 90_000, "two workers to be ready");
+}, 180_000);
+
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGTERM");
+  await Promise.all(workers.map((w) => w.exited));
+  await server?.stop();
+  await Promise.all([recordings?.close(), crm?.close()]);
+  await pg?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+const startsOf = (callId: string) => workers.flatMap((w) => w.lines.filter((l) => l.msg === "call started" && l.call_id === callId).map((l) => l.pid as number));
+const finished = (callId: string) => async () => {
+  const c = await server.calls.getCall(callId);
+  return c && (c.status === "done" || c.status === "failed") ? c : undefined;
+};
+
+describe("two worker processes on PostgreSQL", () => {
+  it("share the queue with no duplicates: each call runs once and reaches the CRM once", async () => {
+    expect(server.workers).toBe(0);
+    const ids = ["pg-1", "pg-2", "pg-3", "pg-4"];
+    for (const id of ids) expect((await server.enqueueRecording({ call_id: id, recording_url: recordings.url("short.wav") }, `msg_${id}`)).created).toBe(true);
+    // A replayed webhook while the jobs run changes nothing.
+    expect((await server.enqueueRecording({ call_id: "pg-1", recording_url: recordings.url("short.wav") }, "msg_pg-1")).created).toBe(false);
+    const calls = await Promise.all(ids.map((id) => waitFor(finished(id), 120_000, `call ${id}`)));
+    for (const c of calls) {
+      expect(c.reason).toBeUndefined();
+      expect(c.status).toBe("done");
+      expect(Object.values(c.stages).map((s) => s.attempts)).toEqual([1, 1, 1, 1, 1]);
+      expect(crm.accepted(c.call_id)).toBe(1);
+      expect(startsOf(c.call_id)).toHaveLength(1);
+      expect(wordRecall(c.transcript!.text, RECORDINGS.short.reference)).toBeGreaterThanOrEqual(0.5);
+    }
+    expect(crm.hits).toHaveLength(4);
+    // Both processes took work.
+    const pids = new Set(ids.flatMap(startsOf));
+    expect(pids.size).toBe(2);
+  }, 180_000);
+
+  it("a worker killed with SIGKILL mid-job: the other worker finishes the call, delivered once", async () => {
+    await server.enqueueRecording({ call_id: "pg-kill", recording_url: recordings.url("long.wav") }, "msg_pg-kill");
+    const victim = await waitFor(
+      () => workers.find((w) => w.lines.some((l) => l.msg === "stage started" && l.stage === "transcribe" && l.call_id === "pg-kill")),
+      60_000,
+      "a worker to start transcribing",
+    );
+    victim.child.kill("SIGKILL");
+    expect(await victim.exited).toBe(-1);
+    const survivor = workers.find((w) => w !== victim)!;
+
+    const call = await waitFor(finished("pg-kill"), 120_000, "the call to finish");
+    expect(call.reason).toBeUndefined();
+    expect(call.status).toBe("done");
+    expect(call.stages.transcribe).toMatchObject({ status: "done", attempts: 2 });
+    expect(call.stages.deliver).toMatchObject({ status: "done", attempts: 1 });
+    expect(survivor.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill")).toBe(true);
+    expect(victim.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill")).toBe(false);
+    expect(crm.hits.filter((h) => h.callId === "pg-kill").map((h) => h.accepted)).toEqual([true]);
+    expect(wordRecall(call.transcript!.text, RECORDINGS.long.reference)).toBeGreaterThanOrEqual(0.5);
+    const { rows } = await server.db.query<{ state: string; retry_count: number }>(
+      "SELECT state::text AS state, retry_count FROM pgboss.job WHERE name = $1 AND data->>'call_id' = 'pg-kill'",
+      [RECORDING_QUEUE],
+    );
+    expect(rows).toEqual([{ state: "completed", retry_count: 1 }]);
+  }, 180_000);
+});
