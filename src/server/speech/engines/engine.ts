@@ -17,6 +17,8 @@ export interface EngineWord {
   start: number;
   end: number;
   confidence: number;
+  /** The word with the engine's own casing and punctuation (Deepgram `punctuated_word`), when the engine writes them (Whisper). */
+  punctuatedWord?: string;
 }
 
 /**
@@ -29,6 +31,8 @@ export interface EngineHypothesis {
   confidence: number;
   start: number;
   end: number;
+  /** Language the engine decoded in (lower-case BCP 47 primary tag), when it detected or reports it. */
+  language?: string;
 }
 
 /** Options for one recognition stream or one pre-recorded request. */
@@ -37,6 +41,8 @@ export interface RecognizeOptions {
   language?: string;
   /** Words or phrases to favour (Deepgram `keyterm`). Engines may ignore them. */
   keyterms?: string[];
+  /** Detect the spoken language (Deepgram `detect_language`). Engines that cannot refuse it with an error. */
+  detectLanguage?: boolean;
 }
 
 /**
