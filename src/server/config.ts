@@ -1,0 +1,102 @@
+/**
+ * Speech-server configuration from the environment, validated at boot with ajv. A bad value stops
+ * the server with a message that names the variable.
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | PORT | TCP port (0 = any free port) | 8787 |
+ * | HOST | interface to listen on | 127.0.0.1 |
+ * | CALLSCRIBE_API_KEY | when set, `/v1/*` requires it (at least 8 characters, no spaces) | unset: no auth |
+ * | CALLSCRIBE_STATIC_DIR | built web pages (Vite `dist/`) to serve at `/`; must be a directory | unset |
+ * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
+ *
+ * An empty variable counts as unset.
+ */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import Ajv from "ajv";
+
+/** Validated configuration. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  apiKey?: string;
+  /** Absolute path of an existing directory. */
+  staticDir?: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+/** Thrown by {@link loadConfig}; `variable` is the offending environment variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const ENV_SCHEMA = {
+  type: "object",
+  properties: {
+    PORT: { type: "integer", minimum: 0, maximum: 65535 },
+    HOST: { type: "string", minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.:\\-\\[\\]%]+$" },
+    CALLSCRIBE_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
+    CALLSCRIBE_STATIC_DIR: { type: "string", minLength: 1 },
+    CALLSCRIBE_LOG_LEVEL: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
+  },
+} as const;
+
+const RULES: Record<string, string> = {
+  PORT: "an integer port from 0 to 65535",
+  HOST: "a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0",
+  CALLSCRIBE_API_KEY: "at least 8 characters without spaces",
+  CALLSCRIBE_STATIC_DIR: "a directory path",
+  CALLSCRIBE_LOG_LEVEL: "one of fatal, error, warn, info, debug, trace, silent",
+};
+
+const validateEnv = new Ajv({ coerceTypes: true, allErrors: false }).compile(ENV_SCHEMA);
+
+/**
+ * Read and validate the configuration.
+ * @param env the environment (default `process.env`)
+ * @throws ConfigError naming the variable, what it must be, and (except for the API key) what it was
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const picked: Record<string, unknown> = {};
+  for (const name of Object.keys(ENV_SCHEMA.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") picked[name] = value;
+  }
+  const original = { ...picked };
+  if (!validateEnv(picked)) {
+    const err = validateEnv.errors![0];
+    const variable = err.instancePath.replace(/^\//, "");
+    const shown = variable === "CALLSCRIBE_API_KEY" ? "(hidden)" : JSON.stringify(original[variable]);
+    throw new ConfigError(variable, `Invalid environment variable ${variable}=${shown}: must be ${RULES[variable] ?? err.message}.`);
+  }
+  let staticDir: string | undefined;
+  if (picked.CALLSCRIBE_STATIC_DIR !== undefined) {
+    staticDir = resolve(String(picked.CALLSCRIBE_STATIC_DIR));
+    let isDir = false;
+    try {
+      isDir = statSync(staticDir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) {
+      throw new ConfigError(
+        "CALLSCRIBE_STATIC_DIR",
+        `Invalid environment variable CALLSCRIBE_STATIC_DIR=${JSON.stringify(original.CALLSCRIBE_STATIC_DIR)}: ${staticDir} is not a directory (run \`npm run build\` to create dist/).`,
+      );
+    }
+  }
+  return {
+    port: (picked.PORT as number | undefined) ?? 8787,
+    host: (picked.HOST as string | undefined) ?? "127.0.0.1",
+    apiKey: picked.CALLSCRIBE_API_KEY as string | undefined,
+    staticDir,
+    logLevel: (picked.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
+  };
+}

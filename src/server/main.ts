@@ -1,0 +1,83 @@
+/**
+ * Composition root of the server (`npm run server`, `npm start`): configuration → engine → app →
+ * recorded-call pipeline → listen. Environment variables are described in `config.ts` (speech
+ * server) and `pipeline/config.ts` (recorded calls). SIGINT/SIGTERM close live sessions, stop
+ * listening, stop the pipeline and free the engine's workers.
+ */
+import { buildServer } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { metricsObserver, metricsPlugin, pipelineMetrics } from "./observability/metrics";
+import { callsApiPlugin } from "./pipeline/api";
+import { loadPipelineConfig } from "./pipeline/config";
+import { intakePlugin } from "./pipeline/intake";
+import { startPipeline, type Pipeline } from "./pipeline/pipeline";
+import { createPocketSphinxEngine } from "./speech/engines/pocketsphinx/index";
+
+async function main(): Promise<void> {
+  let config;
+  let pipelineConfig;
+  try {
+    config = loadConfig(process.env);
+    pipelineConfig = loadPipelineConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  const engine = createPocketSphinxEngine();
+  const app = buildServer({
+    engine,
+    apiKey: config.apiKey,
+    staticDir: config.staticDir,
+    logger: { level: config.logLevel },
+  });
+
+  let pipeline: Pipeline | undefined;
+  try {
+    pipeline = await startPipeline({ config: pipelineConfig, role: "server", engine, logger: app.log, observer: metricsObserver() });
+  } catch (err) {
+    await engine.close();
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const calls = pipeline.calls;
+  const queue = pipeline.queue;
+  app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), metrics: pipelineMetrics });
+  app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q), apiKey: config.apiKey });
+  app.register(metricsPlugin, { queueDepth: () => queue.depth() });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, "shutting down");
+    try {
+      await app.close();
+      await pipeline?.stop();
+      await engine.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ auth: config.apiKey ? "api key" : "none", staticDir: config.staticDir ?? null, database: pipelineConfig.databaseUrl ? "postgresql" : "pglite" }, "server listening");
+  if (config.staticDir) {
+    // http://localhost is a secure context, so the transcriber may open the microphone there.
+    const host = ["127.0.0.1", "0.0.0.0", "::", "::1"].includes(config.host) ? "localhost" : config.host;
+    console.log(`\nCallscribe desktop: http://${host}:${config.port}/\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

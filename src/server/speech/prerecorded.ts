@@ -1,0 +1,73 @@
+/**
+ * Pre-recorded transcription (`POST /v1/listen` with the audio as the body), Deepgram's response
+ * shape: `{metadata, results: {channels: [{alternatives: [...]}], utterances?}}`.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { decodeAudioBody, durationSeconds, toEngineChannels } from "./audio/decode";
+import type { SpeechEngine } from "./engines/engine";
+import type { ModelInfo, PrerecordedResponse, Utterance } from "./protocol";
+import type { ListenOptions } from "./query";
+import { alternativeOf, hypothesesWords, roundSeconds, utteranceWords, type WordStyle } from "./results";
+
+/** What the handler needs besides the body. */
+export interface PrerecordedContext {
+  engine: SpeechEngine;
+  requestId: string;
+  model: { uuid: string; info: ModelInfo };
+}
+
+/**
+ * Decode, resample and transcribe one recording.
+ * @param body WAV, FLAC, or raw audio per `options.encoding`/`sampleRate`/`channels`
+ * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input channel
+ * @throws AudioDecodeError when the body is not decodable audio (the caller answers 400)
+ * @throws Error when the engine fails
+ */
+export async function transcribeRecording(body: Uint8Array, options: ListenOptions, ctx: PrerecordedContext): Promise<PrerecordedResponse> {
+  const created = new Date();
+  const raw = options.encoding && options.sampleRate
+    ? { encoding: options.encoding, sampleRate: options.sampleRate, channels: options.channels }
+    : undefined;
+  const { audio } = await decodeAudioBody(body, raw);
+  const pcmChannels = await toEngineChannels(audio, options.multichannel);
+  const recognize = { language: options.language, keyterms: options.keyterms };
+  const perChannel = await Promise.all(pcmChannels.map((pcm) => ctx.engine.transcribe(pcm, recognize)));
+
+  const utterances: Utterance[] = [];
+  const channels = perChannel.map((hypotheses, channel) => {
+    const style: WordStyle = { punctuate: options.punctuate || options.smartFormat, speaker: options.diarize ? channel : undefined };
+    if (options.utterances) {
+      for (const h of hypotheses) {
+        const words = utteranceWords(h.words, style, true);
+        if (words.length === 0) continue;
+        const alt = alternativeOf(words, style);
+        utterances.push({
+          id: randomUUID(),
+          channel,
+          start: words[0].start,
+          end: words[words.length - 1].end,
+          confidence: alt.confidence,
+          transcript: alt.transcript,
+          words,
+          ...(style.speaker !== undefined ? { speaker: style.speaker } : {}),
+        });
+      }
+    }
+    return { alternatives: [alternativeOf(hypothesesWords(hypotheses, style, true), style)] };
+  });
+  utterances.sort((a, b) => a.start - b.start || a.channel - b.channel);
+
+  return {
+    metadata: {
+      transaction_key: "deprecated",
+      request_id: ctx.requestId,
+      sha256: createHash("sha256").update(body).digest("hex"),
+      created: created.toISOString(),
+      duration: roundSeconds(durationSeconds(audio)),
+      channels: audio.channels.length,
+      models: [ctx.model.uuid],
+      model_info: { [ctx.model.uuid]: ctx.model.info },
+    },
+    results: options.utterances ? { channels, utterances } : { channels },
+  };
+}
