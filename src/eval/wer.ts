@@ -5,7 +5,7 @@
  *
  * Own code rather than a dependency: the only npm package for it (`word-error-rate` 0.0.7, one
  * release) has no tests for the alignment counts we report; the algorithm is ten lines of dynamic
- * programming. Texts are normalized with {@link normalizeEnglish} (Whisper's normalizer) first.
+ * programming. Texts are normalized with {@link normalizeEnglish} (Whisper-style normalizer) first.
  */
 import { normalizeEnglish } from "./english-normalizer";
 

@@ -86,7 +86,7 @@ describe("live /v1/listen on the exact-reference corpus (real SDK, real PocketSp
     }
     const total = corpusWer(outcomes.map((o) => o.wer));
     lines.push(`${"all".padEnd(20)} files ${String(outcomes.length).padStart(3)}  ref words ${String(total.referenceWords).padStart(4)}  WER ${(total.wer * 100).toFixed(1)}%`);
-    console.log(`Live streaming WER (Whisper-normalized, total edits / total reference words):\n${lines.join("\n")}`);
+    console.log(`Live streaming WER (Whisper-style normalized, total edits / total reference words):\n${lines.join("\n")}`);
 
     expect(total.referenceWords).toBeGreaterThan(300);
     expect(total.wer).toBeLessThanOrEqual(MAX_WER);

@@ -10,11 +10,8 @@
  * A worker that exits (uncaught exception, `terminate()`) fails only its own streams and requests, and
  * is replaced. A crash inside native code (SIGSEGV) would still end the whole process: threads share it.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startEngineWorker } from "../worker-thread";
 import type { EngineHypothesis } from "../engine.js";
 import type { DecoderEvent } from "./decoder.js";
 import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
@@ -51,36 +48,6 @@ export class PoolWorker {
   get threadId(): number {
     return this.worker.threadId;
   }
-}
-
-/**
- * Start the worker module. Compiled (`.js`) it runs as is. As TypeScript (under `tsx` or vitest) it
- * needs tsx's loader inside the thread, and on Node 20 neither an inherited nor an explicit
- * `execArgv: ["--import", "tsx"]` reaches a worker's entry module (checked: ERR_UNKNOWN_FILE_EXTENSION
- * either way; importing tsx's `--import` loader module at run time does not help either). So a tiny
- * inline bootstrap calls `register()` of tsx's ESM API (`tsx/esm/api`, its `import` build: the CJS
- * build fails to register in a thread) and then imports `worker.ts`. tsx is resolved from this file,
- * not from the cwd.
- */
-function startWorker(config: WorkerConfig): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url)); // ".ts" under tsx/vitest, ".js" once compiled
-  const entry = new URL(`./worker${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(entry, { workerData: config });
-  const bootstrap = `import(${JSON.stringify(tsxEsmApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: config });
-}
-
-/** URL of tsx's ESM API module, read from tsx's package `exports` (`require.resolve` would give the CJS build). */
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve("tsx/package.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
-    exports: Record<string, { import?: { default?: string } } | string>;
-  };
-  const api = manifest.exports["./esm/api"];
-  const file = typeof api === "object" ? api.import?.default : undefined;
-  if (!file) throw new Error("Cannot find tsx's ESM API (tsx/esm/api) to run the PocketSphinx worker from TypeScript");
-  return pathToFileURL(path.join(path.dirname(manifestPath), file)).href;
 }
 
 /** A pool of worker threads hosting PocketSphinx decoders. */
@@ -210,7 +177,7 @@ export class WorkerPool {
 
   /** Start one worker; resolves when its model is loaded. */
   private spawn(): Promise<PoolWorker> {
-    const worker = new PoolWorker(startWorker(this.config));
+    const worker = new PoolWorker(startEngineWorker(import.meta.url, this.config));
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.worker.on("message", (msg: FromWorker) => {

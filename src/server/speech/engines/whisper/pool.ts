@@ -14,11 +14,8 @@
  * otherwise, shared with fs and crypto work of the whole process), plus `threads − 1` threads of its
  * own. Keep `poolSize` below the libuv pool size.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startEngineWorker } from "../worker-thread";
 import type { DecodeParams, DecodeResult, FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
 
 /** Job priorities, most urgent first. */
@@ -62,30 +59,6 @@ interface PoolWorker {
   /** Called when the worker next becomes idle (or dies). */
   idleWaiters: (() => void)[];
   alive: boolean;
-}
-
-/**
- * Start `worker.ts` in a thread. Compiled (`.js`) it runs as is; as TypeScript (tsx, vitest) it needs
- * tsx's loader inside the thread, which on Node 20 neither inherited nor explicit `execArgv` provides,
- * so a tiny inline bootstrap registers tsx's ESM API first (the same approach as the PocketSphinx
- * engine's `pool.ts`, which explains the details).
- */
-function startWorker(config: WorkerConfig): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./worker${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(entry, { workerData: config });
-  const bootstrap = `import(${JSON.stringify(tsxEsmApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: config });
-}
-
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve("tsx/package.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { exports: Record<string, { import?: { default?: string } } | string> };
-  const api = manifest.exports["./esm/api"];
-  const file = typeof api === "object" ? api.import?.default : undefined;
-  if (!file) throw new Error("Cannot find tsx's ESM API (tsx/esm/api) to run the Whisper worker from TypeScript");
-  return pathToFileURL(path.join(path.dirname(manifestPath), file)).href;
 }
 
 /** Worker threads hosting whisper.cpp contexts, with a prioritized decode queue. */
@@ -196,7 +169,7 @@ export class WhisperPool {
   }
 
   private spawn(): Promise<PoolWorker> {
-    const w: PoolWorker = { worker: startWorker(this.config), alive: true, idleWaiters: [] };
+    const w: PoolWorker = { worker: startEngineWorker(import.meta.url, this.config), alive: true, idleWaiters: [] };
     return new Promise((resolve, reject) => {
       let ready = false;
       w.worker.on("message", (msg: FromWorker) => {
