@@ -23,14 +23,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import os from "node:os";
 import { DeepgramClient } from "@deepgram/sdk";
 import { loadManifest, type CorpusEntry } from "../src/eval/corpus";
 import { normalizeEnglish } from "../src/eval/english-normalizer";
 import { chunkPcm, loadPcm16k, mapLimit, streamWithSdk, type StreamOutcome } from "../src/eval/live-client";
 import { alignWords, corpusWer, wordErrorRate, words, type WerResult } from "../src/eval/wer";
-import type { PrerecordedResponse, ResultsMessage } from "../src/server/speech/protocol";
+import type { PrerecordedResponse } from "../src/server/speech/protocol";
+import { cpuSeconds, finalLatencies as latenciesOf, fmtMs, fmtPct, freePort, machine, peakRssMiB, percentile, table } from "./lib/measure";
+
+const finalLatencies = (out: StreamOutcome) => latenciesOf(out, CHUNK_MS);
 
 const CHUNK_MS = 100;
 
@@ -76,17 +77,6 @@ function selectEntries(args: Args): CorpusEntry[] {
 // Server process and its resource use
 // ---------------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function startServerProcess(): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
@@ -107,21 +97,6 @@ async function startServerProcess(): Promise<{ child: ChildProcess; url: string 
   throw new Error("server did not become healthy within 60 s");
 }
 
-const CLOCK_TICKS = 100; // Linux USER_HZ
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
-}
-
-/** Peak resident set size of a process in MiB (VmHWM). */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Measurements
 // ---------------------------------------------------------------------------------------------
@@ -133,51 +108,6 @@ interface FileResult {
   post?: { transcript: string; wer: WerResult; wallMs: number };
   /** Edits between the streamed and the POST transcript, and the POST word count. */
   liveVsPost?: { edits: number; postWords: number };
-}
-
-/** Latency of each final Results with words: receipt time − send time of the chunk holding its last word's end. */
-function finalLatencies(out: StreamOutcome): number[] {
-  const latencies: number[] = [];
-  out.messages.forEach((m, i) => {
-    if (m.type !== "Results") return;
-    const r = m as unknown as ResultsMessage;
-    const ws = r.channel.alternatives[0]?.words ?? [];
-    if (!r.is_final || ws.length === 0) return;
-    const lastEnd = ws[ws.length - 1].end;
-    const chunk = Math.min(out.sentAt.length - 1, Math.floor((lastEnd * 1000) / CHUNK_MS));
-    latencies.push(out.arrivals[i] - out.sentAt[Math.max(0, chunk)]);
-  });
-  return latencies;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
-}
-
-function fmtPct(x: number): string {
-  return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a";
-}
-
-function fmtMs(x: number): string {
-  return Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a";
-}
-
-function machine(): string {
-  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
-  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown";
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
-  return `CPU: ${model}; cores: ${os.availableParallelism()}; memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; load average at start: ${load}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
-    return i === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
-  }).join("\n");
 }
 
 async function main(): Promise<void> {

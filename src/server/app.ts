@@ -9,15 +9,27 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
 import { credentialMatches, presentedCredential, selectSubprotocol } from "./auth";
+import { grantRoutes } from "./speech/engines/deepgram/grant";
 import type { SpeechEngine } from "./speech/engines/engine";
+import { EngineRegistry, type EngineResolver } from "./speech/engines/registry";
 import type { LiveSession } from "./speech/live-session";
-import { modelIdentity } from "./speech/results";
 import { errorBody, listenRoutes } from "./speech/routes";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
-  /** The speech engine; `buildServer` starts loading it (`ready()`), `/healthz` says 503 until it is loaded. The caller closes it. */
-  engine: SpeechEngine;
+  /**
+   * One speech engine serving every request (it answers to its `name` and `model`). `buildServer`
+   * starts loading it (`ready()`); `/healthz` says 503 until it is loaded. The caller closes it.
+   * Give `engine` or `engines`.
+   */
+  engine?: SpeechEngine;
+  /**
+   * The engine registry (`createEngineRegistry`): `model=` picks among its models, `GET /v1/models`
+   * lists them. Its default engine is loaded at start and reported by `/healthz`. The caller closes it.
+   */
+  engines?: EngineResolver;
+  /** Deepgram access for direct mode (`POST /v1/auth/grant`); undefined: the route answers 404. */
+  deepgram?: { apiKey: string; baseUrl: string };
   /** When set, `/v1/*` requires this key (Token/Bearer header or `token` WebSocket subprotocol). */
   apiKey?: string;
   /** Directory of the built web pages (Vite `dist/`), served at `/`; `/` redirects to `/desktop-agent/`. */
@@ -54,7 +66,10 @@ type EngineState = { status: "starting" } | { status: "ready" } | { status: "fai
  * @returns a Fastify instance with `listenSessions` decorated; call `listen()` or `inject()`
  */
 export function buildServer(options: BuildServerOptions): FastifyInstance {
-  const { engine, apiKey, staticDir } = options;
+  const { apiKey, staticDir } = options;
+  if (!options.engine && !options.engines) throw new Error("buildServer needs `engine` or `engines`");
+  const engines: EngineResolver = options.engines ?? EngineRegistry.single(options.engine!);
+  const engine = engines.defaultEngine;
   const app = Fastify({
     logger: options.logger ?? false,
     // Deepgram returns a UUID request id (`request_id`, header `dg-request-id`); Fastify's request id is that UUID.
@@ -80,7 +95,6 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   const sessions = new Set<LiveSession>();
   app.decorate("listenSessions", sessions);
-  const model = modelIdentity(engine);
 
   app.register(fastifyWebsocket, {
     options: {
@@ -119,9 +133,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     return reply.code(engineState.status === "ready" ? 200 : 503).send(body);
   });
 
+  app.get("/v1/models", async () => engines.modelsResponse());
+  app.register(grantRoutes, { deepgram: options.deepgram });
+
   app.register(listenRoutes, {
-    engine,
-    model,
+    engines,
     sessions,
     idleTimeoutMs: options.liveIdleTimeoutMs ?? 10_000,
     flushTimeoutMs: options.liveFlushTimeoutMs ?? 120_000,

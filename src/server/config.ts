@@ -9,6 +9,10 @@
  * | CALLSCRIBE_API_KEY | when set, `/v1/*` requires it (at least 8 characters, no spaces) | unset: no auth |
  * | CALLSCRIBE_STATIC_DIR | built web pages (Vite `dist/`) to serve at `/`; must be a directory | unset |
  * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
+ * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
+ * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
+ * | DEEPGRAM_API_KEY | Deepgram key: enables the `nova-*` models (relayed) and `POST /v1/auth/grant`; never sent to browsers | unset: no Deepgram |
+ * | DEEPGRAM_BASE_URL | Deepgram's API root (http/https; tests point it at a fake) | https://api.deepgram.com |
  *
  * An empty variable counts as unset.
  */
@@ -24,7 +28,16 @@ export interface ServerConfig {
   /** Absolute path of an existing directory. */
   staticDir?: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Absolute path of the Whisper models folder (it need not exist: then no Whisper model is offered). */
+  modelsDir?: string;
+  /** Model for requests that name none; checked against the available models when the registry is built. */
+  defaultModel?: string;
+  /** Deepgram cloud access, when DEEPGRAM_API_KEY is set. `baseUrl` without a trailing slash. */
+  deepgram?: { apiKey: string; baseUrl: string };
 }
+
+/** Deepgram's public API root. */
+export const DEEPGRAM_CLOUD_URL = "https://api.deepgram.com";
 
 /** Thrown by {@link loadConfig}; `variable` is the offending environment variable. */
 export class ConfigError extends Error {
@@ -45,6 +58,10 @@ const ENV_SCHEMA = {
     CALLSCRIBE_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
     CALLSCRIBE_STATIC_DIR: { type: "string", minLength: 1 },
     CALLSCRIBE_LOG_LEVEL: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
+    CALLSCRIBE_MODELS_DIR: { type: "string", minLength: 1 },
+    CALLSCRIBE_DEFAULT_MODEL: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" },
+    DEEPGRAM_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
+    DEEPGRAM_BASE_URL: { type: "string", minLength: 1, maxLength: 2000, pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$" },
   },
 } as const;
 
@@ -54,7 +71,14 @@ const RULES: Record<string, string> = {
   CALLSCRIBE_API_KEY: "at least 8 characters without spaces",
   CALLSCRIBE_STATIC_DIR: "a directory path",
   CALLSCRIBE_LOG_LEVEL: "one of fatal, error, warn, info, debug, trace, silent",
+  CALLSCRIBE_MODELS_DIR: "a directory path",
+  CALLSCRIBE_DEFAULT_MODEL: "a model name such as pocketsphinx, whisper-base.en or nova-3",
+  DEEPGRAM_API_KEY: "at least 8 characters without spaces",
+  DEEPGRAM_BASE_URL: "an http(s) URL without query, e.g. https://api.deepgram.com",
 };
+
+/** Variables whose values are secrets: never echoed in errors. */
+const SECRET = new Set(["CALLSCRIBE_API_KEY", "DEEPGRAM_API_KEY"]);
 
 const validateEnv = new Ajv({ coerceTypes: true, allErrors: false }).compile(ENV_SCHEMA);
 
@@ -73,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!validateEnv(picked)) {
     const err = validateEnv.errors![0];
     const variable = err.instancePath.replace(/^\//, "");
-    const shown = variable === "CALLSCRIBE_API_KEY" ? "(hidden)" : JSON.stringify(original[variable]);
+    const shown = SECRET.has(variable) ? "(hidden)" : JSON.stringify(original[variable]);
     throw new ConfigError(variable, `Invalid environment variable ${variable}=${shown}: must be ${RULES[variable] ?? err.message}.`);
   }
   let staticDir: string | undefined;
@@ -98,5 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     apiKey: picked.CALLSCRIBE_API_KEY as string | undefined,
     staticDir,
     logLevel: (picked.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
+    modelsDir: picked.CALLSCRIBE_MODELS_DIR !== undefined ? resolve(String(picked.CALLSCRIBE_MODELS_DIR)) : undefined,
+    defaultModel: picked.CALLSCRIBE_DEFAULT_MODEL as string | undefined,
+    deepgram:
+      picked.DEEPGRAM_API_KEY !== undefined
+        ? { apiKey: String(picked.DEEPGRAM_API_KEY), baseUrl: String(picked.DEEPGRAM_BASE_URL ?? DEEPGRAM_CLOUD_URL).replace(/\/+$/, "") }
+        : undefined,
   };
 }

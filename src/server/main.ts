@@ -11,7 +11,7 @@ import { callsApiPlugin } from "./pipeline/api";
 import { loadPipelineConfig } from "./pipeline/config";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
-import { createPocketSphinxEngine } from "./speech/engines/pocketsphinx/index";
+import { createEngineRegistry, ModelUnavailableError } from "./speech/engines/registry";
 
 async function main(): Promise<void> {
   let config;
@@ -27,9 +27,21 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const engine = createPocketSphinxEngine();
+  let engines;
+  try {
+    engines = await createEngineRegistry({ modelsDir: config.modelsDir, deepgram: config.deepgram, defaultModel: config.defaultModel });
+  } catch (err) {
+    if (err instanceof ModelUnavailableError) {
+      console.error(`Invalid environment variable CALLSCRIBE_DEFAULT_MODEL=${JSON.stringify(config.defaultModel)}: ${err.message}.`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Recorded calls use the default engine (the documented order: Whisper with a real model, else PocketSphinx).
+  const engine = engines.defaultEngine;
   const app = buildServer({
-    engine,
+    engines,
+    deepgram: config.deepgram,
     apiKey: config.apiKey,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
@@ -39,7 +51,7 @@ async function main(): Promise<void> {
   try {
     pipeline = await startPipeline({ config: pipelineConfig, role: "server", engine, logger: app.log, observer: metricsObserver() });
   } catch (err) {
-    await engine.close();
+    await engines.close();
     if (err instanceof ConfigError) {
       console.error(err.message);
       process.exit(2);
@@ -60,7 +72,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await pipeline?.stop();
-      await engine.close();
+      await engines.close();
     } finally {
       process.exit(0);
     }
@@ -69,6 +81,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   await app.listen({ port: config.port, host: config.host });
+  app.log.info({ models: engines.names(), defaultModel: engines.defaultModel, deepgram: config.deepgram ? "relay + direct" : "off" }, "speech models");
   app.log.info({ auth: config.apiKey ? "api key" : "none", staticDir: config.staticDir ?? null, database: pipelineConfig.databaseUrl ? "postgresql" : "pglite" }, "server listening");
   if (config.staticDir) {
     // http://localhost is a secure context, so the transcriber may open the microphone there.

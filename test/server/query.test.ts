@@ -26,6 +26,7 @@ describe("parseListenQuery", () => {
         keyterms: [],
         diarize: false,
         utterances: false,
+        detectLanguage: false,
       },
     });
   });
@@ -49,6 +50,17 @@ describe("parseListenQuery", () => {
       punctuate: false, smartFormat: true, keyterms: ["callscribe", "FDC3"], diarize: true,
     });
     expect(r.ignored.sort()).toEqual(["numerals", "tag"]);
+  });
+
+  it("maps detect_language to detectLanguage on a multilingual model and refuses it on an English-only one", () => {
+    const multi = { name: "whisper", model: "whisper-base", languages: ["en", "de", "fr"] };
+    const ok = parseListenQuery({ detect_language: "true" }, "prerecorded", multi);
+    expect(ok.ok && ok.options.detectLanguage).toBe(true);
+    const refused = parseListenQuery({ detect_language: "true" }, "live", ENGINE);
+    expect(refused).toMatchObject({ ok: false, parameter: "detect_language" });
+    expect(!refused.ok && refused.message).toMatch(/cannot detect the language.*supports only en/);
+    expect(parseListenQuery({ detect_language: "true", language: "de" }, "prerecorded", multi)).toMatchObject({ ok: false, parameter: "detect_language" });
+    expect(parseListenQuery({ detect_language: "perhaps" }, "prerecorded", multi)).toMatchObject({ ok: false, parameter: "detect_language" });
   });
 
   it("accepts endpointing=false and endpointing=true (the default silence)", () => {

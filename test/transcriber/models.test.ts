@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fetchModelChoices, modelChoicesFromBody } from "../../src/transcriber/session/models";
+import { fetchModelChoices, languagesOf, modelChoicesFromBody } from "../../src/transcriber/session/models";
 
 describe("engine picker choices", () => {
   it("lists streaming STT models from Deepgram's /v1/models shape after the server default", () => {
@@ -30,5 +30,19 @@ describe("engine picker choices", () => {
       throw new TypeError("fetch failed");
     }) as typeof fetch;
     expect((await fetchModelChoices("http://127.0.0.1:1", down)).error).toBe("fetch failed");
+  });
+});
+
+describe("language choices per model (the language picker)", () => {
+  it("offers the chosen model's languages, English first, and the server default's languages for 'server default'", () => {
+    const choices = modelChoicesFromBody({
+      stt: [
+        { name: "pocketsphinx-en-us", canonical_name: "pocketsphinx-en-us", architecture: "pocketsphinx", languages: ["en"], streaming: true, default: true },
+        { name: "nova-3", canonical_name: "nova-3", architecture: "deepgram", languages: ["es", "en", "de"], streaming: true, default: false },
+      ],
+    });
+    expect(languagesOf(choices[0])).toEqual(["en"]);
+    expect(languagesOf(choices.find((c) => c.model === "nova-3"))).toEqual(["en", "es", "de"]);
+    expect(languagesOf(undefined)).toEqual(["en"]);
   });
 });

@@ -205,7 +205,7 @@ export class LiveSession {
     try {
       await engine.ready();
       const results = await Promise.allSettled(
-        Array.from({ length: count }, () => engine.createStream({ language: options.language, keyterms: options.keyterms })),
+        Array.from({ length: count }, () => engine.createStream({ language: options.language, keyterms: options.keyterms, ...(options.detectLanguage ? { detectLanguage: true } : {}) })),
       );
       const streams = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -30,7 +30,7 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
     : undefined;
   const { audio } = await decodeAudioBody(body, raw);
   const pcmChannels = await toEngineChannels(audio, options.multichannel);
-  const recognize = { language: options.language, keyterms: options.keyterms };
+  const recognize = { language: options.language, keyterms: options.keyterms, ...(options.detectLanguage ? { detectLanguage: true } : {}) };
   const perChannel = await Promise.all(pcmChannels.map((pcm) => ctx.engine.transcribe(pcm, recognize)));
 
   const utterances: Utterance[] = [];
@@ -53,7 +53,10 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
         });
       }
     }
-    return { alternatives: [alternativeOf(hypothesesWords(hypotheses, style, true), style)] };
+    const alternatives = [alternativeOf(hypothesesWords(hypotheses, style, true), style)];
+    // Deepgram reports the detected language per channel (`detected_language`) when asked to detect it.
+    const detected = options.detectLanguage ? hypotheses.find((h) => h.language)?.language : undefined;
+    return detected ? { alternatives, detected_language: detected } : { alternatives };
   });
   utterances.sort((a, b) => a.start - b.start || a.channel - b.channel);
 

@@ -117,7 +117,7 @@ export interface Utterance {
 export interface PrerecordedResponse {
   metadata: Omit<MetadataMessage, "type">;
   results: {
-    channels: { alternatives: Alternative[] }[];
+    channels: { alternatives: Alternative[]; detected_language?: string }[];
     utterances?: Utterance[];
   };
 }

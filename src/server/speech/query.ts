@@ -46,6 +46,8 @@ export interface ListenOptions {
   diarize: boolean;
   /** Pre-recorded: include `results.utterances`. */
   utterances: boolean;
+  /** Detect the spoken language (Deepgram `detect_language`); only models with more than one language. Default false. */
+  detectLanguage: boolean;
 }
 
 /** Outcome of {@link parseListenQuery}. */
@@ -56,16 +58,16 @@ export type ParsedQuery =
 /** Deepgram's default endpointing, ms. */
 export const DEFAULT_ENDPOINTING_MS = 10;
 
-const BOOLEAN_PARAMS = ["multichannel", "interim_results", "vad_events", "punctuate", "smart_format", "diarize", "utterances"];
+const BOOLEAN_PARAMS = ["multichannel", "interim_results", "vad_events", "punctuate", "smart_format", "diarize", "utterances", "detect_language"];
 const INTEGER_PARAMS = ["sample_rate", "channels", "utterance_end_ms"];
 
 const LIVE_PARAMS = new Set([
   "model", "language", "encoding", "sample_rate", "channels", "multichannel", "interim_results",
-  "endpointing", "utterance_end_ms", "vad_events", "punctuate", "smart_format", "keyterm", "diarize",
+  "endpointing", "utterance_end_ms", "vad_events", "punctuate", "smart_format", "keyterm", "diarize", "detect_language",
 ]);
 const PRERECORDED_PARAMS = new Set([
   "model", "language", "encoding", "sample_rate", "channels", "multichannel", "punctuate",
-  "smart_format", "keyterm", "diarize", "utterances",
+  "smart_format", "keyterm", "diarize", "utterances", "detect_language",
 ]);
 
 /** Readable rule per parameter, used in error messages. */
@@ -85,6 +87,7 @@ const RULES: Record<string, string> = {
   keyterm: "must be non-empty strings of at most 200 characters, at most 100 of them",
   diarize: "must be true or false",
   utterances: "must be true or false",
+  detect_language: "must be true or false",
 };
 
 /**
@@ -104,6 +107,7 @@ export function listenQuerySchema(models: string[], mode: ListenMode) {
     smart_format: bool,
     keyterm: { type: "array", maxItems: 100, items: { type: "string", minLength: 1, maxLength: 200 } },
     diarize: bool,
+    detect_language: bool,
   };
   const live = {
     interim_results: bool,
@@ -195,6 +199,13 @@ export function parseListenQuery(
       return refusal("language", query.language, `model ${engine.model} supports ${engine.languages.join(", ")}`);
     }
   }
+  const detectLanguage = (candidate.detect_language as boolean | undefined) ?? false;
+  if (detectLanguage && engine.languages.length < 2) {
+    return refusal("detect_language", query.detect_language, `model ${engine.model} cannot detect the language: it supports only ${engine.languages.join(", ")}; use a multilingual model or set language`);
+  }
+  if (detectLanguage && language !== undefined) {
+    return { ok: false, parameter: "detect_language", message: "Query parameters detect_language and language exclude each other: send one of them." };
+  }
   const encoding = candidate.encoding as RawEncoding | undefined;
   const sampleRate = candidate.sample_rate as number | undefined;
   if (encoding !== undefined && sampleRate === undefined) {
@@ -222,6 +233,7 @@ export function parseListenQuery(
       keyterms: (candidate.keyterm as string[] | undefined) ?? [],
       diarize: (candidate.diarize as boolean | undefined) ?? false,
       utterances: (candidate.utterances as boolean | undefined) ?? false,
+      detectLanguage,
     },
   };
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
+import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
 import { LiveSession, CloseCode, closeReason } from "./live-session";
 import type { ErrorBody, ModelInfo } from "./protocol";
 import { parseListenQuery } from "./query";
@@ -14,8 +15,8 @@ import { transcribeRecording } from "./prerecorded";
 
 /** What the routes need from the server. */
 export interface ListenRoutesOptions {
-  engine: SpeechEngine;
-  model: { uuid: string; info: ModelInfo };
+  /** Resolves `model=` to an engine (the registry, or a single engine wrapped with `EngineRegistry.single`). */
+  engines: EngineResolver;
   /** Live sessions in progress; sessions add and remove themselves. */
   sessions: Set<LiveSession>;
   /** Close a live session after this long without client frames, ms. */
@@ -33,9 +34,31 @@ export function errorBody(request: FastifyRequest, err_code: string, err_msg: st
 
 type Query = Record<string, string | string[] | undefined>;
 
+type Resolved = { ok: true; engine: SpeechEngine; model: { uuid: string; info: ModelInfo }; requested?: string } | { ok: false; message: string };
+
+/** The engine for the query's `model` (the last one when repeated); a refusal names the available models. */
+function resolveModel(engines: EngineResolver, query: Query): Resolved {
+  const raw = query.model;
+  const requested = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  try {
+    const { engine, identity } = engines.resolve(requested === "" ? undefined : requested);
+    return { ok: true, engine, model: identity, requested };
+  } catch (err) {
+    if (err instanceof ModelUnavailableError) {
+      return { ok: false, message: `Invalid value "${String(requested).slice(0, 40)}" for query parameter model: ${err.message}.` };
+    }
+    throw err;
+  }
+}
+
+/** The engine as the query validator sees it: it answers to the name the client used. */
+function validatorView(r: Extract<Resolved, { ok: true }>): Pick<SpeechEngine, "name" | "model" | "languages"> {
+  return { name: r.requested ?? r.engine.name, model: r.engine.model, languages: r.engine.languages };
+}
+
 /** Fastify plugin: `GET /v1/listen` (WebSocket upgrade) and `POST /v1/listen`. */
 export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptions): Promise<void> {
-  const { engine, model, sessions } = opts;
+  const { engines, sessions } = opts;
 
   // Audio arrives as application/octet-stream (the SDK), audio/wav, audio/flac, or anything else: keep the bytes.
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
@@ -47,7 +70,14 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
     handler: async (request: FastifyRequest, reply: FastifyReply) =>
       reply.code(426).header("upgrade", "websocket").send(errorBody(request, "UPGRADE_REQUIRED", "GET /v1/listen is a WebSocket endpoint: open it with a WebSocket client.")),
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
-      const parsed = parseListenQuery(request.query as Query, "live", engine);
+      const resolved = resolveModel(engines, request.query as Query);
+      if (!resolved.ok) {
+        request.log.info({ parameter: "model" }, "live request refused: model not available");
+        socket.close(CloseCode.policyViolation, closeReason(resolved.message));
+        return;
+      }
+      const { engine, model } = resolved;
+      const parsed = parseListenQuery(request.query as Query, "live", validatorView(resolved));
       if (!parsed.ok) {
         request.log.info({ parameter: parsed.parameter }, "live request refused: invalid query parameter");
         socket.close(CloseCode.policyViolation, closeReason(parsed.message));
@@ -70,7 +100,12 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
   });
 
   app.post("/v1/listen", async (request, reply) => {
-    const parsed = parseListenQuery(request.query as Query, "prerecorded", engine);
+    const resolved = resolveModel(engines, request.query as Query);
+    if (!resolved.ok) {
+      return reply.code(400).send(errorBody(request, "INVALID_QUERY_PARAMETER", resolved.message, "model"));
+    }
+    const { engine, model } = resolved;
+    const parsed = parseListenQuery(request.query as Query, "prerecorded", validatorView(resolved));
     if (!parsed.ok) {
       return reply.code(400).send(errorBody(request, "INVALID_QUERY_PARAMETER", parsed.message, parsed.parameter));
     }

@@ -75,6 +75,8 @@ export interface TranscriberSnapshot {
   participants: Contact[];
   /** Model picked in the engine picker for the next session (undefined: the server's default). */
   selectedModel?: string;
+  /** Language picked for the next session (BCP 47), default the controller's `language` (en). */
+  selectedLanguage: string;
   /** Model the current or last session asked for (undefined: the server's default). */
   model?: string;
   /** Engine that answered (from Results `metadata.model_info`). */
@@ -104,7 +106,9 @@ export interface StartOptions {
 
 /** Runs one transcription session at a time. */
 export class TranscriberController {
-  private snapshot: TranscriberSnapshot = { status: "idle", participants: [], interim: "", segments: [], finalText: "", notices: [] };
+  private snapshot: TranscriberSnapshot;
+  /** Language of the current or last session. */
+  private sessionLanguage = "en";
   private readonly listeners = new Set<Listener>();
   private readonly liveListeners = new Set<(t: Transcript) => void>();
   private accumulator: TranscriptAccumulator | undefined;
@@ -125,6 +129,8 @@ export class TranscriberController {
       finishTimeoutSeconds: 15,
       ...deps,
     };
+    this.snapshot = { status: "idle", participants: [], selectedLanguage: this.deps.language, interim: "", segments: [], finalText: "", notices: [] };
+    this.sessionLanguage = this.deps.language;
   }
 
   /** For React's `useSyncExternalStore`. */
@@ -177,6 +183,11 @@ export class TranscriberController {
     this.update({ selectedModel: model || undefined });
   }
 
+  /** Pick the language for the next session (BCP 47, e.g. `en`, `de`); empty for the default. */
+  selectLanguage(language: string | undefined): void {
+    this.update({ selectedLanguage: language || this.deps.language });
+  }
+
   /** Show a notice (a refused context, a recoverable problem). Never throws. */
   notice(message: string): void {
     this.update({ notices: [...this.snapshot.notices, message].slice(-5) });
@@ -194,6 +205,7 @@ export class TranscriberController {
     }
     this.stopping = undefined;
     const model = options.model ?? this.snapshot.selectedModel;
+    this.sessionLanguage = this.snapshot.selectedLanguage;
     this.transcriptId = this.deps.newId();
     const accumulator = new TranscriptAccumulator({ channelSpeakers: [request.source === "call" ? "agent" : "speaker 1"] });
     this.accumulator = accumulator;
@@ -214,7 +226,7 @@ export class TranscriberController {
     });
     try {
       this.connection = await openListenConnection(
-        { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey, model, language: this.deps.language },
+        { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey, model, language: this.sessionLanguage },
         {
           onMessage: (frame) => this.onFrame(accumulator, frame),
           onClose: ({ code, reason, expected }) => {
@@ -399,7 +411,7 @@ export class TranscriberController {
       transcriptId: this.transcriptId,
       ...(request.callId && { callId: request.callId }),
       source: request.source,
-      language: this.deps.language,
+      language: this.sessionLanguage,
       participants: this.snapshot.participants,
       ...(this.startedAt && { startTime: this.startedAt.toISOString() }),
       ...(this.snapshot.status !== "listening" && { endTime: this.deps.now().toISOString() }),

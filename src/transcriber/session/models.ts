@@ -10,6 +10,8 @@ import Ajv from "ajv";
 export interface ModelChoice {
   model?: string;
   label: string;
+  /** Languages the model accepts (lower-case BCP 47 primary tags), when the server lists them. */
+  languages?: string[];
 }
 
 const MODELS_SCHEMA = {
@@ -25,7 +27,9 @@ const MODELS_SCHEMA = {
           name: { type: "string", minLength: 1 },
           canonical_name: { type: "string", minLength: 1 },
           architecture: { type: "string" },
+          languages: { type: "array", items: { type: "string" } },
           streaming: { type: "boolean" },
+          default: { type: "boolean" },
         },
       },
     },
@@ -41,17 +45,31 @@ let validate: ReturnType<Ajv["compile"]> | undefined;
 export function modelChoicesFromBody(body: unknown): ModelChoice[] {
   validate ??= new Ajv().compile(MODELS_SCHEMA);
   if (!validate(body)) throw new Error(`unexpected /v1/models answer: ${validate.errors?.[0]?.instancePath || "(root)"} ${validate.errors?.[0]?.message}`);
-  const stt = (body as { stt: { name: string; canonical_name?: string; architecture?: string; streaming?: boolean }[] }).stt;
+  const stt = (body as { stt: { name: string; canonical_name?: string; architecture?: string; streaming?: boolean; languages?: string[]; default?: boolean }[] }).stt;
   const seen = new Set<string>();
-  const choices: ModelChoice[] = [{ label: "server default" }];
+  // Our server marks its default model (`default: true`); its languages are those of "server default".
+  const defaultLanguages = stt.find((m) => m.default)?.languages;
+  const choices: ModelChoice[] = [{ label: "server default", ...(defaultLanguages ? { languages: [...defaultLanguages] } : {}) }];
   for (const m of stt) {
     if (m.streaming === false) continue;
     const model = m.canonical_name ?? m.name;
     if (seen.has(model)) continue;
     seen.add(model);
-    choices.push({ model, label: m.architecture && !model.includes(m.architecture) ? `${model} (${m.architecture})` : model });
+    choices.push({
+      model,
+      label: m.architecture && !model.includes(m.architecture) ? `${model} (${m.architecture})` : model,
+      ...(m.languages ? { languages: [...m.languages] } : {}),
+    });
   }
   return choices;
+}
+
+/**
+ * The languages to offer for a model choice: its own list, English first; `["en"]` when unknown.
+ */
+export function languagesOf(choice: ModelChoice | undefined): string[] {
+  const list = choice?.languages?.length ? choice.languages : ["en"];
+  return list.includes("en") ? ["en", ...list.filter((l) => l !== "en")] : [...list];
 }
 
 /** Fetch the choices; resolves to only "server default" (and the reason) when the list is unavailable. */

@@ -3,13 +3,13 @@
  * the final text and its segments (speaker, time, confidence), and the SaveTranscript outcome.
  *
  * `data-testid`s the end-to-end test relies on: `status`, `engine`, `interim`,
- * `final-transcript` (plain final text only), `save-result`; also `engine-picker`, `dictate`,
+ * `final-transcript` (plain final text only), `save-result`; also `engine-picker`, `language-picker`, `dictate`,
  * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
  * connected), `error`, `notices`.
  */
 import { useEffect, useState, useSyncExternalStore } from "react";
 import type { TranscriberController } from "../session/controller";
-import type { ModelChoice } from "../session/models";
+import { languagesOf, type ModelChoice } from "../session/models";
 import { engineText, formatConfidence, formatSeconds, saveResultText } from "./format";
 
 /** How the page's desktop-agent connection stands. */
@@ -51,6 +51,7 @@ export function App({ controller, agent, models }: AppProps) {
   const canStart = !controller.active;
   const request = snap.request;
   const save = snap.save;
+  const languages = languagesOf(choices.find((c) => (c.model ?? "") === (snap.selectedModel ?? "")));
 
   const dictate = () => {
     controller.start({ source: "dictation", participants: [] }).catch(() => undefined); // shown via snapshot.error
@@ -78,11 +79,31 @@ export function App({ controller, agent, models }: AppProps) {
             data-testid="engine-picker"
             value={snap.selectedModel ?? ""}
             disabled={!canStart}
-            onChange={(e) => controller.selectModel(e.target.value || undefined)}
+            onChange={(e) => {
+              controller.selectModel(e.target.value || undefined);
+              // Keep the language only if the new model accepts it.
+              const next = languagesOf(choices.find((c) => (c.model ?? "") === e.target.value));
+              if (!next.includes(snap.selectedLanguage.split("-")[0]!.toLowerCase())) controller.selectLanguage(next[0]);
+            }}
           >
             {choices.map((c) => (
               <option key={c.model ?? ""} value={c.model ?? ""}>
                 {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Language{" "}
+          <select
+            data-testid="language-picker"
+            value={snap.selectedLanguage}
+            disabled={!canStart}
+            onChange={(e) => controller.selectLanguage(e.target.value)}
+          >
+            {(languages.includes(snap.selectedLanguage) ? languages : [snap.selectedLanguage, ...languages]).map((l) => (
+              <option key={l} value={l}>
+                {l}
               </option>
             ))}
           </select>
