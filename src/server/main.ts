@@ -11,14 +11,17 @@ import { callsApiPlugin } from "./pipeline/api";
 import { loadPipelineConfig } from "./pipeline/config";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
+import { loadQueueOptions, type QueueOptions } from "./pipeline/queue";
 import { createEngineRegistry, ModelUnavailableError } from "./speech/engines/registry";
 
 async function main(): Promise<void> {
   let config;
   let pipelineConfig;
+  let queueOptions: QueueOptions;
   try {
     config = loadConfig(process.env);
     pipelineConfig = loadPipelineConfig(process.env);
+    queueOptions = loadQueueOptions(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
 
   let pipeline: Pipeline | undefined;
   try {
-    pipeline = await startPipeline({ config: pipelineConfig, role: "server", engine, logger: app.log, observer: metricsObserver() });
+    pipeline = await startPipeline({ config: pipelineConfig, queueOptions, role: "server", engine, logger: app.log, observer: metricsObserver() });
   } catch (err) {
     await engines.close();
     if (err instanceof ConfigError) {
