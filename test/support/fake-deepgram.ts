@@ -8,7 +8,9 @@
  * - `/v1/listen` live and POST for `nova-*` models, answered by our own protocol code in front of the
  *   REAL PocketSphinx engine, so the words are real recognition, not canned text. `model_info.arch`
  *   says `fake-deepgram`.
- * It records which credential kind each request used (`seen`), so tests can check who spoke to it.
+ * It records which credential kind each request used (`seen`), so tests can check who spoke to it,
+ * and every request's method, URL and headers as received (`requests`), so tests can check what a
+ * client sent.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
@@ -27,6 +29,8 @@ export interface FakeDeepgram {
   baseUrl: string;
   /** Credential kinds and paths of every authenticated request, in order. */
   seen: { kind: "token" | "bearer"; path: string }[];
+  /** Every request as received (authenticated or not), in order: method, full URL, raw headers. */
+  requests: { method: string; url: string; headers: IncomingHttpHeaders }[];
   /** Tokens granted so far. */
   granted: string[];
   close(): Promise<void>;
@@ -49,11 +53,13 @@ function credential(headers: IncomingHttpHeaders): { kind: "token" | "bearer"; v
 export async function startFakeDeepgram(apiKey: string, engine: SpeechEngine): Promise<FakeDeepgram> {
   const tokens = new Map<string, number>(); // token → expiry (ms since epoch)
   const seen: FakeDeepgram["seen"] = [];
+  const requests: FakeDeepgram["requests"] = [];
   const granted: string[] = [];
   const app: FastifyInstance = Fastify({ logger: false });
   await app.register(fastifyWebsocket, { options: { handleProtocols: (p: Set<string>) => selectSubprotocol(p) } });
 
   app.addHook("onRequest", async (request, reply) => {
+    requests.push({ method: request.method, url: request.url, headers: { ...request.headers } });
     const c = credential(request.headers);
     const path = request.url.split("?")[0]!;
     const ok = c && (c.kind === "token" ? c.value === apiKey && true : (tokens.get(c.value) ?? 0) > Date.now());
@@ -94,5 +100,5 @@ export async function startFakeDeepgram(apiKey: string, engine: SpeechEngine): P
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const port = (app.server.address() as { port: number }).port;
-  return { baseUrl: `http://127.0.0.1:${port}`, seen, granted, close: () => app.close() };
+  return { baseUrl: `http://127.0.0.1:${port}`, seen, requests, granted, close: () => app.close() };
 }

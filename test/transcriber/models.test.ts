@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fetchModelChoices, languagesOf, modelChoicesFromBody } from "../../src/transcriber/session/models";
+import { fetchModelChoices, isDeepgramChoice, languagesOf, modelChoicesFromBody } from "../../src/transcriber/session/models";
 
 describe("engine picker choices", () => {
   it("lists streaming STT models from Deepgram's /v1/models shape after the server default", () => {
@@ -14,8 +14,8 @@ describe("engine picker choices", () => {
     };
     expect(modelChoicesFromBody(body)).toEqual([
       { label: "server default" },
-      { model: "pocketsphinx-en-us", label: "pocketsphinx-en-us" },
-      { model: "whisper-base.en", label: "whisper-base.en" },
+      { model: "pocketsphinx-en-us", label: "pocketsphinx-en-us", architecture: "pocketsphinx" },
+      { model: "whisper-base.en", label: "whisper-base.en", architecture: "whisper" },
     ]);
   });
 
@@ -44,5 +44,7 @@ describe("language choices per model (the language picker)", () => {
     expect(languagesOf(choices[0])).toEqual(["en"]);
     expect(languagesOf(choices.find((c) => c.model === "nova-3"))).toEqual(["en", "es", "de"]);
     expect(languagesOf(undefined)).toEqual(["en"]);
+    // Only a Deepgram model can be reached directly (the connection-mode picker).
+    expect(choices.map(isDeepgramChoice)).toEqual([false, false, true]);
   });
 });

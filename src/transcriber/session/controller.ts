@@ -2,13 +2,18 @@
  * The transcription session: audio frames → live stream to the speech server → interim and
  * final text → `fdc3.transcript` → SaveTranscript. One session at a time.
  *
+ * A Deepgram model is reached through our server (relay, the default) or, in direct mode,
+ * straight at Deepgram with a short-lived token our server grants for each session start
+ * (`direct-grant.ts`); the browser never holds a Deepgram key.
+ *
  * Framework- and FDC3-free: the audio source, the speech server address, validation and the
  * save step are injected, so the same controller runs in the browser (microphone, FDC3 agent)
  * and in Node tests (audio from a WAV file, the real speech server, the real SDK).
  */
 import type { Contact, Segment, Transcript } from "../../../contexts/types";
 import { parseListenMessage } from "./listen-messages";
-import { openListenConnection, type ListenConnection } from "./listen-connection";
+import { openListenConnection, type ListenConnection, type ListenConnectionOptions } from "./listen-connection";
+import { DirectGrantError, requestDirectGrant, type ConnectionMode } from "./direct-grant";
 import { canTransition, isActive, transition, type SessionEvent, type SessionStatus } from "./state";
 import { mergeContacts, type StartRequest } from "./start-request";
 import { TranscriptAccumulator, type ProviderInfo } from "./transcript-builder";
@@ -54,6 +59,8 @@ export interface ControllerDeps {
   speechBaseUrl: string;
   /** Key for the speech server, if it needs one. */
   speechApiKey?: string;
+  /** `fetch` for the direct-mode grant (`POST /v1/auth/grant`). Default the global `fetch`. */
+  fetch?: typeof fetch;
   /** Validates a context (the lead's `validateContext`). */
   validate: (value: unknown) => { valid: true } | { valid: false; error: string };
   /** Raises SaveTranscript and resolves with the handler app and result; rejects on any failure. */
@@ -77,8 +84,14 @@ export interface TranscriberSnapshot {
   selectedModel?: string;
   /** Language picked for the next session (BCP 47), default the controller's `language` (en). */
   selectedLanguage: string;
+  /** Connection mode picked for the next session; `direct` only applies to Deepgram models. Default `relay`. */
+  selectedConnection: ConnectionMode;
   /** Model the current or last session asked for (undefined: the server's default). */
   model?: string;
+  /** Connection mode of the current or last session. */
+  connection?: ConnectionMode;
+  /** Direct mode failed to start (no grant, or Deepgram refused): the UI offers relay. */
+  offerRelay?: boolean;
   /** Engine that answered (from Results `metadata.model_info`). */
   provider?: ProviderInfo;
   interim: string;
@@ -102,6 +115,8 @@ const LIVE_INTERIM_INTERVAL_MS = 500;
 export interface StartOptions {
   /** Server model; defaults to the snapshot's `selectedModel`, then the server's default. */
   model?: string;
+  /** Defaults to the snapshot's `selectedConnection`. `direct` needs a Deepgram model. */
+  connection?: ConnectionMode;
 }
 
 /** Runs one transcription session at a time. */
@@ -129,7 +144,16 @@ export class TranscriberController {
       finishTimeoutSeconds: 15,
       ...deps,
     };
-    this.snapshot = { status: "idle", participants: [], selectedLanguage: this.deps.language, interim: "", segments: [], finalText: "", notices: [] };
+    this.snapshot = {
+      status: "idle",
+      participants: [],
+      selectedLanguage: this.deps.language,
+      selectedConnection: "relay",
+      interim: "",
+      segments: [],
+      finalText: "",
+      notices: [],
+    };
     this.sessionLanguage = this.deps.language;
   }
 
@@ -188,6 +212,14 @@ export class TranscriberController {
     this.update({ selectedLanguage: language || this.deps.language });
   }
 
+  /**
+   * Pick how the next session reaches a Deepgram model: `relay` (through our server) or `direct`
+   * (a token from our server, then straight to Deepgram). Picking clears the offer to use relay.
+   */
+  selectConnection(mode: ConnectionMode): void {
+    this.update({ selectedConnection: mode === "direct" ? "direct" : "relay", offerRelay: false });
+  }
+
   /** Show a notice (a refused context, a recoverable problem). Never throws. */
   notice(message: string): void {
     this.update({ notices: [...this.snapshot.notices, message].slice(-5) });
@@ -205,9 +237,14 @@ export class TranscriberController {
     }
     this.stopping = undefined;
     const model = options.model ?? this.snapshot.selectedModel;
+    const mode = options.connection ?? this.snapshot.selectedConnection;
     this.sessionLanguage = this.snapshot.selectedLanguage;
     this.transcriptId = this.deps.newId();
-    const accumulator = new TranscriptAccumulator({ channelSpeakers: [request.source === "call" ? "agent" : "speaker 1"] });
+    const accumulator = new TranscriptAccumulator({
+      channelSpeakers: [request.source === "call" ? "agent" : "speaker 1"],
+      // Direct: Deepgram answers itself, under its own model names; say which engine and model we asked for.
+      ...(mode === "direct" && model ? { provider: { name: "deepgram", model } } : {}),
+    });
     this.accumulator = accumulator;
     this.fire("start", {
       request,
@@ -216,7 +253,9 @@ export class TranscriberController {
           ? [this.channelContact]
           : mergeContacts(request.participants),
       model,
-      provider: undefined,
+      connection: mode,
+      offerRelay: false,
+      provider: accumulator.providerInfo,
       interim: "",
       segments: [],
       finalText: "",
@@ -225,8 +264,10 @@ export class TranscriberController {
       error: undefined,
     });
     try {
+      const target = mode === "direct" ? await this.directTarget(model) : { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey };
+      if (accumulator !== this.accumulator || this.snapshot.status !== "starting") throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
       this.connection = await openListenConnection(
-        { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey, model, language: this.sessionLanguage },
+        { ...target, model, language: this.sessionLanguage },
         {
           onMessage: (frame) => this.onFrame(accumulator, frame),
           onClose: ({ code, reason, expected }) => {
@@ -261,10 +302,22 @@ export class TranscriberController {
       const message = err instanceof Error ? err.message : String(err);
       if (accumulator === this.accumulator && this.snapshot.status !== "error") {
         await this.release();
-        this.fire("fail", { error: message });
+        this.fire("fail", { error: message, ...(mode === "direct" && { offerRelay: true }) });
       }
       throw err instanceof Error ? err : new Error(message);
     }
+  }
+
+  /**
+   * Where a direct-mode session connects: a fresh grant from our server (never cached: tokens
+   * live ~30 s and only need to open the socket), then Deepgram's `base_url` with the token.
+   * @throws DirectGrantError when there is no Deepgram model, no grant, or it expired already
+   */
+  private async directTarget(model: string | undefined): Promise<Pick<ListenConnectionOptions, "baseUrl" | "accessToken" | "serverLabel">> {
+    if (!model) throw new DirectGrantError("direct mode needs a Deepgram model (e.g. nova-3); pick one, or use relay");
+    const grant = await requestDirectGrant(this.deps.speechBaseUrl, { apiKey: this.deps.speechApiKey, fetchImpl: this.deps.fetch });
+    if (Date.now() >= grant.expiresAt) throw new DirectGrantError(`direct mode: the Deepgram token expired before the connection opened (expires_in ${grant.expiresIn} s); try again, or use relay`);
+    return { baseUrl: grant.baseUrl, accessToken: grant.accessToken, serverLabel: "Deepgram" };
   }
 
   /**

@@ -8,6 +8,9 @@
  * Node (tests) it loads `ws`. The SDK insists on a key even when our server needs none, so a
  * placeholder is sent then (a server without `CALLSCRIBE_API_KEY` ignores it).
  *
+ * Direct mode (Deepgram's cloud, see `direct-grant.ts`): `accessToken` instead of `apiKey`; the
+ * SDK then authenticates with `bearer, <token>` (Node: `Authorization: Bearer <token>`).
+ *
  * Automatic reconnection is off (`reconnectAttempts: 0`): a silent reconnect would start a new
  * server session and lose the transcript's time base, so a drop is reported as an error instead.
  */
@@ -36,8 +39,12 @@ export interface ListenParams {
 export interface ListenConnectionOptions extends ListenParams {
   /** Origin of the speech server, e.g. `location.origin` or `http://127.0.0.1:8080`. */
   baseUrl: string;
-  /** API key or temporary token; {@link NO_KEY} when the server needs none. */
+  /** API key of our server; {@link NO_KEY} when the server needs none. Ignored with `accessToken`. */
   apiKey?: string;
+  /** Short-lived Deepgram access token (direct mode); sent as `bearer, <token>`, never as a key. */
+  accessToken?: string;
+  /** Who is at `baseUrl`, for error messages. Default `speech server`. */
+  serverLabel?: string;
   /** Seconds to wait for the WebSocket to open. Default 10. */
   connectTimeoutSeconds?: number;
 }
@@ -87,7 +94,9 @@ export function listenQuery(params: ListenParams): Record<string, string | numbe
  *   parameter value or a missing key) or does not open within the timeout
  */
 export async function openListenConnection(options: ListenConnectionOptions, handlers: ListenHandlers): Promise<ListenConnection> {
-  const client = new DeepgramClient({ apiKey: options.apiKey || NO_KEY, baseUrl: options.baseUrl });
+  const client = options.accessToken
+    ? new DeepgramClient({ accessToken: options.accessToken, baseUrl: options.baseUrl })
+    : new DeepgramClient({ apiKey: options.apiKey || NO_KEY, baseUrl: options.baseUrl });
   const connectTimeout = options.connectTimeoutSeconds ?? 10;
   const args = {
     ...listenQuery(options),
@@ -131,7 +140,7 @@ export async function openListenConnection(options: ListenConnectionOptions, han
       /* already closed */
     }
     const detail = err instanceof Error ? err.message : (err as { message?: string })?.message || "connection error";
-    throw new Error(`speech server ${options.baseUrl}/v1/listen unreachable or refused the stream: ${detail}`);
+    throw new Error(`${options.serverLabel ?? "speech server"} ${options.baseUrl}/v1/listen unreachable or refused the stream: ${detail}`);
   }
 
   const isOpen = () => !closed && socket.readyState === 1;

@@ -12,6 +12,16 @@ export interface ModelChoice {
   label: string;
   /** Languages the model accepts (lower-case BCP 47 primary tags), when the server lists them. */
   languages?: string[];
+  /** Engine behind the model (`/v1/models` `architecture`: `pocketsphinx`, `whisper`, `deepgram`), when listed. */
+  architecture?: string;
+}
+
+/** Engine name our server lists for Deepgram's cloud models (`architecture` in `/v1/models`). */
+export const DEEPGRAM_ARCHITECTURE = "deepgram";
+
+/** Whether a choice is a Deepgram cloud model, so it can also be reached directly (`connection-mode`). */
+export function isDeepgramChoice(choice: ModelChoice | undefined): boolean {
+  return choice?.model !== undefined && choice.architecture === DEEPGRAM_ARCHITECTURE;
 }
 
 const MODELS_SCHEMA = {
@@ -59,6 +69,7 @@ export function modelChoicesFromBody(body: unknown): ModelChoice[] {
       model,
       label: m.architecture && !model.includes(m.architecture) ? `${model} (${m.architecture})` : model,
       ...(m.languages ? { languages: [...m.languages] } : {}),
+      ...(m.architecture ? { architecture: m.architecture } : {}),
     });
   }
   return choices;
@@ -72,10 +83,15 @@ export function languagesOf(choice: ModelChoice | undefined): string[] {
   return list.includes("en") ? ["en", ...list.filter((l) => l !== "en")] : [...list];
 }
 
-/** Fetch the choices; resolves to only "server default" (and the reason) when the list is unavailable. */
-export async function fetchModelChoices(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<{ choices: ModelChoice[]; error?: string }> {
+/**
+ * Fetch the choices; resolves to only "server default" (and the reason) when the list is unavailable.
+ * @param apiKey our server's key, when it needs one (`Authorization: Token <key>`)
+ */
+export async function fetchModelChoices(baseUrl: string, fetchImpl: typeof fetch = fetch, apiKey?: string): Promise<{ choices: ModelChoice[]; error?: string }> {
   try {
-    const res = await fetchImpl(`${baseUrl}/v1/models`, { headers: { accept: "application/json" } });
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (apiKey) headers.authorization = `Token ${apiKey}`;
+    const res = await fetchImpl(`${baseUrl}/v1/models`, { headers });
     if (!res.ok) throw new Error(`GET /v1/models: HTTP ${res.status}`);
     return { choices: modelChoicesFromBody(await res.json()) };
   } catch (err) {

@@ -38,6 +38,12 @@ export interface AccumulatorOptions {
   channelSpeakers?: readonly string[];
   /** Put `channel` on each segment (multichannel audio). Default false. */
   includeChannel?: boolean;
+  /**
+   * Fixed provider, instead of reading `metadata.model_info`: direct mode knows it talks to
+   * Deepgram and which model it asked for (Deepgram's cloud names its models its own way, e.g.
+   * `general-nova-3`).
+   */
+  provider?: ProviderInfo;
 }
 
 /** What a frame changed, so callers re-render or broadcast only when needed. */
@@ -80,7 +86,9 @@ export class TranscriptAccumulator {
   private lastAudioEnd = 0;
   private metadataSeen = false;
 
-  constructor(private readonly options: AccumulatorOptions = {}) {}
+  constructor(private readonly options: AccumulatorOptions = {}) {
+    if (options.provider) this.provider = { ...options.provider };
+  }
 
   /** Current interim (not yet final) text; empty when none. */
   get interim(): string {
@@ -97,7 +105,7 @@ export class TranscriptAccumulator {
     return this.segments.map((s) => s.text).join(" ");
   }
 
-  /** Provider from the latest Results' `metadata.model_info`. */
+  /** Provider from the latest Results' `metadata.model_info` (or the fixed `provider` option). */
   get providerInfo(): ProviderInfo | undefined {
     return this.provider;
   }
@@ -167,7 +175,7 @@ export class TranscriptAccumulator {
 
   private handleResults(r: ListenResults): AccumulatorChange {
     this.lastAudioEnd = Math.max(this.lastAudioEnd, r.start + r.duration);
-    const provider = providerFromModelInfo(r.metadata?.model_info);
+    const provider = this.options.provider ? undefined : providerFromModelInfo(r.metadata?.model_info);
     if (provider) this.provider = provider;
     if (r.metadata?.request_id) this.requestId ??= r.metadata.request_id;
     const alt = r.channel.alternatives[0];

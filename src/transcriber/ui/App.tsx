@@ -5,11 +5,13 @@
  * `data-testid`s the end-to-end test relies on: `status`, `engine`, `interim`,
  * `final-transcript` (plain final text only), `save-result`; also `engine-picker`, `language-picker`, `dictate`,
  * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
- * connected), `error`, `notices`.
+ * connected), `error`, `notices`; `connection-mode` (relay | direct, shown for Deepgram models
+ * only) and `use-relay` (offered when direct mode failed).
  */
 import { useEffect, useState, useSyncExternalStore } from "react";
 import type { TranscriberController } from "../session/controller";
-import { languagesOf, type ModelChoice } from "../session/models";
+import { CONNECTION_MODES } from "../session/direct-grant";
+import { isDeepgramChoice, languagesOf, type ModelChoice } from "../session/models";
 import { engineText, formatConfidence, formatSeconds, saveResultText } from "./format";
 
 /** How the page's desktop-agent connection stands. */
@@ -51,7 +53,9 @@ export function App({ controller, agent, models }: AppProps) {
   const canStart = !controller.active;
   const request = snap.request;
   const save = snap.save;
-  const languages = languagesOf(choices.find((c) => (c.model ?? "") === (snap.selectedModel ?? "")));
+  const selectedChoice = choices.find((c) => (c.model ?? "") === (snap.selectedModel ?? ""));
+  const languages = languagesOf(selectedChoice);
+  const deepgram = isDeepgramChoice(selectedChoice);
 
   const dictate = () => {
     controller.start({ source: "dictation", participants: [] }).catch(() => undefined); // shown via snapshot.error
@@ -81,8 +85,11 @@ export function App({ controller, agent, models }: AppProps) {
             disabled={!canStart}
             onChange={(e) => {
               controller.selectModel(e.target.value || undefined);
+              const nextChoice = choices.find((c) => (c.model ?? "") === e.target.value);
+              // Direct mode exists for Deepgram's cloud only.
+              if (!isDeepgramChoice(nextChoice) && snap.selectedConnection !== "relay") controller.selectConnection("relay");
               // Keep the language only if the new model accepts it.
-              const next = languagesOf(choices.find((c) => (c.model ?? "") === e.target.value));
+              const next = languagesOf(nextChoice);
               if (!next.includes(snap.selectedLanguage.split("-")[0]!.toLowerCase())) controller.selectLanguage(next[0]);
             }}
           >
@@ -93,6 +100,23 @@ export function App({ controller, agent, models }: AppProps) {
             ))}
           </select>
         </label>
+        {deepgram && (
+          <label title="relay: through the Callscribe server; direct: the browser talks to Deepgram with a short-lived token">
+            Connection{" "}
+            <select
+              data-testid="connection-mode"
+              value={snap.selectedConnection}
+              disabled={!canStart}
+              onChange={(e) => controller.selectConnection(e.target.value === "direct" ? "direct" : "relay")}
+            >
+              {CONNECTION_MODES.map((m) => (
+                <option key={m} value={m}>
+                  {m}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           Language{" "}
           <select
@@ -133,6 +157,13 @@ export function App({ controller, agent, models }: AppProps) {
       {snap.error && (
         <p className="error" role="alert" data-testid="error">
           {snap.error}
+        </p>
+      )}
+      {snap.error && snap.offerRelay && snap.selectedConnection === "direct" && (
+        <p className="offer-relay">
+          <button type="button" data-testid="use-relay" onClick={() => controller.selectConnection("relay")} disabled={!canStart}>
+            Use relay through the Callscribe server
+          </button>
         </p>
       )}
 
