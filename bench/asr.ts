@@ -13,7 +13,7 @@
  * - streamed: `/v1/listen` with the real `@deepgram/sdk`, 100 ms linear16 chunks, at real-time pace
  *   (or as fast as the socket takes them with `--fast`), 1 s of silence, CloseStream.
  *
- * Table per set and engine: WER of the POST and the streamed transcript (Whisper-normalized, total
+ * Table per set and engine: WER of the POST and the streamed transcript (Whisper-style normalized, total
  * edits / total reference words; exact-reference rows only, telephony_8k's prompt scripts shown as
  * "near-exact"); RTF (bare, POST: wall seconds / audio seconds; live: process CPU seconds / audio
  * seconds); final-result latency p50/p95 (streamed; receipt − send time of the chunk holding the
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `\n${header}` +
-      `\nWER: Whisper English normalizer, total edits / total reference words, POST and streamed transcripts.` +
+      `\nWER: Whisper-style English normalizer (src/eval), total edits / total reference words, POST and streamed transcripts.` +
       `\nRTF: bare and POST = wall seconds / audio seconds, one file at a time; live CPU RTF = CPU seconds of the engine's process (server + client) / streamed audio seconds (incl. ${PAD_MS} ms silence per file), the whole run.` +
       `\nfinal p50/p95: receipt of a final Results − send time of the ${CHUNK_MS} ms chunk holding its last word's end.` +
       `\npeak RSS: VmHWM of the engine's own process (engine, server and client). pipeline/bare: POST wall time / bare engine.transcribe time on the same files.` +

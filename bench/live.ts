@@ -6,7 +6,7 @@
  * (one 100 ms linear16 chunk every 100 ms, as a microphone would deliver it; several files at once),
  * followed by 1 s of silence and CloseStream. Afterwards it sends each file to `POST /v1/listen`.
  *
- * Reported per set: WER of the streamed transcript, WER of the POST transcript (Whisper-normalized,
+ * Reported per set: WER of the streamed transcript, WER of the POST transcript (Whisper-style normalized,
  * total edits / total reference words), the streamed-vs-POST word difference (edits between the two
  * transcripts / POST words), and final-result latency p50/p95: for every final `Results` with words,
  * from the wall-clock time the audio of its last word was sent (the chunk holding that word's end)
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       `\nServer CPU RTF, live: ${Number.isFinite(cpuLive) ? (cpuLive / streamedAudio).toFixed(3) : "n/a"} (${Number.isFinite(cpuLive) ? cpuLive.toFixed(1) : "n/a"} CPU s / ${streamedAudio.toFixed(1)} audio s incl. silence)` +
         `\nServer CPU RTF, POST: ${Number.isFinite(cpuPost) ? (cpuPost / totalAudio).toFixed(3) : "n/a"}; POST wall RTF: ${(postWall / totalAudio).toFixed(3)} (sum of request times / audio, 2 requests at a time)` +
         `\nServer peak RSS (VmHWM): ${Number.isFinite(rss) ? `${rss.toFixed(0)} MiB` : "n/a"}` +
-        `\nWER: Whisper English normalizer, total edits / total reference words. live≠POST: edits between the streamed and the POST transcript / POST words.` +
+        `\nWER: Whisper-style English normalizer (src/eval), total edits / total reference words. live≠POST: edits between the streamed and the POST transcript / POST words.` +
         `\nLatency: receipt of a final Results − send time of the 100 ms chunk holding its last word's end.`,
     );
     if (badCloses.length) console.log(`\n${badCloses.length} stream(s) did not close with 1000: ${badCloses.map((r) => `${r.entry.file}=${r.live.closeCode}`).join(", ")}`);
