@@ -62,10 +62,12 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank]!;
 }
 
+/** A ratio (0.123) as a percentage ("12.3%"); "n/a" when not finite. */
 export function fmtPct(x: number): string {
   return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a";
 }
 
+/** Milliseconds rounded ("42 ms"); "n/a" when not finite. */
 export function fmtMs(x: number): string {
   return Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a";
 }

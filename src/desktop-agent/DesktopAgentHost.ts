@@ -242,7 +242,10 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
       meta: { requestUuid: this.createUUID(), timestamp: new Date(), source: { appId: reg.appId, instanceId } },
       payload,
     };
-    void this.server.receive(msg as never, instanceId).then(() => this.syncChannel(instanceId));
+    this.server
+      .receive(msg as never, instanceId)
+      .then(() => this.syncChannel(instanceId))
+      .catch((e: unknown) => this.log(`${type} for ${instanceId} failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   private syncChannel(instanceId: InstanceID): void {
@@ -283,7 +286,11 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
     }
     const channel = new MessageChannel();
     conn.port = channel.port1;
-    channel.port1.onmessage = (e: MessageEvent) => void this.onPortMessage(instanceId, channel.port1, e.data as WcpMessage);
+    // A malformed message from an app must not become an unhandled rejection in the host.
+    channel.port1.onmessage = (e: MessageEvent) =>
+      void this.onPortMessage(instanceId, channel.port1, e.data as WcpMessage).catch((err: unknown) =>
+        this.log(`message from ${instanceId} failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     const handshake = {
       type: "WCP3Handshake",
       meta: { connectionAttemptUuid, timestamp: new Date() },

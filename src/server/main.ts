@@ -72,12 +72,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, "shutting down");
+    let code = 0;
     try {
       await app.close();
       await pipeline?.stop();
       await engines.close();
+    } catch (err) {
+      code = 1;
+      app.log.error({ err }, "shutdown failed");
     } finally {
-      process.exit(0);
+      process.exit(code);
     }
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -69,12 +69,15 @@ describe("engine registry: listing and default order", () => {
 
   it("validates the new configuration variables, naming the variable and hiding the Deepgram key", () => {
     expect(() => loadConfig({ DEEPGRAM_API_KEY: "short" })).toThrow(ConfigError);
+    let err: unknown;
     try {
       loadConfig({ DEEPGRAM_API_KEY: "has space in it" });
-    } catch (err) {
-      expect((err as ConfigError).variable).toBe("DEEPGRAM_API_KEY");
-      expect((err as Error).message).not.toContain("has space");
+    } catch (e) {
+      err = e;
     }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe("DEEPGRAM_API_KEY");
+    expect((err as Error).message).not.toContain("has space");
     expect(() => loadConfig({ DEEPGRAM_BASE_URL: "ftp://x" })).toThrow(/DEEPGRAM_BASE_URL/);
     expect(() => loadConfig({ CALLSCRIBE_DEFAULT_MODEL: "no spaces please" })).toThrow(/CALLSCRIBE_DEFAULT_MODEL/);
     const c = loadConfig({ DEEPGRAM_API_KEY: "abcdefgh1234", CALLSCRIBE_MODELS_DIR: "models" });

@@ -5,6 +5,7 @@
  */
 import type { AudioCapture, AudioSink, OpenAudio } from "../../src/transcriber/session/controller";
 
+/** What {@link fileAudioSource} returns: the controller's `OpenAudio`, and when playback is done. */
 export interface FileAudioSource {
   open: OpenAudio;
   /** Resolves when every frame has been delivered (or the capture was stopped). */

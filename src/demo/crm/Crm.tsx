@@ -17,6 +17,7 @@ interface Refusal {
   error: string;
 }
 
+/** The demo CRM app: its records, and the SaveTranscript intent listener that stores transcripts. */
 export function Crm({ config }: { config: CrmConfig }) {
   const conn = useFdc3();
   const [store, setStore] = useState<IndexedDbRecordStore | null>(null);

@@ -10,5 +10,7 @@ export interface CrmConfig {
   accent: string;
 }
 
+/** The Acme CRM page (acme.html). */
 export const ACME_CRM: CrmConfig = { appId: "acme-crm", name: "Acme CRM", recordPrefix: "ACME", accent: "#6a1b9a" };
+/** The Notes CRM page (notes.html). */
 export const NOTES_CRM: CrmConfig = { appId: "notes-crm", name: "Notes CRM", recordPrefix: "NOTE", accent: "#00695c" };

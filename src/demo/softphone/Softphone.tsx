@@ -27,6 +27,7 @@ function isPrivateChannel(x: unknown): x is PrivateChannel {
   return typeof x === "object" && x !== null && (x as Channel).type === "private";
 }
 
+/** The demo softphone app: places calls and starts / stops their transcription over FDC3. */
 export function Softphone() {
   const conn = useFdc3();
   const agent = conn.status === "connected" ? conn.agent : undefined;
@@ -117,7 +118,7 @@ export function Softphone() {
       setTranscription({ status: "stopped", by });
       setError(`StopTranscription failed: ${errorText(e)}`);
     } finally {
-      void liveListener.current?.unsubscribe();
+      void liveListener.current?.unsubscribe()?.catch(() => undefined); // the channel may already be gone
       liveListener.current = null;
     }
   }

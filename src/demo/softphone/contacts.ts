@@ -5,6 +5,7 @@ export interface DemoContact {
   phoneNumber: string;
 }
 
+/** The address book's entries (phone numbers in E.164). */
 export const DEMO_CONTACTS: readonly DemoContact[] = [
   { name: "Jane Doe", email: "jane.doe@example.com", phoneNumber: "+14155550100" },
   { name: "Ravi Kumar", email: "ravi.kumar@example.com", phoneNumber: "+14155550142" },

@@ -6,6 +6,7 @@
 import type { AppInstance, DesktopAgentHost } from "../DesktopAgentHost";
 import { ChannelSelect } from "./ChannelSelect";
 
+/** One app instance's window; its controls act on `host`. */
 export function AppWindow({ instance, host }: { instance: AppInstance; host: DesktopAgentHost }) {
   return (
     <section className={`app-window app-${instance.state}`} data-testid="app-window" data-app-id={instance.appId} data-instance-id={instance.instanceId}>

@@ -1,6 +1,7 @@
 /** A user-channel picker: the channels of {@link USER_CHANNELS}, or none. */
 import { USER_CHANNELS } from "../userChannels";
 
+/** `value`/`onChange`: the user channel id, `null` for none; `testId` becomes `data-testid`. */
 export function ChannelSelect(props: { value: string | null; onChange: (channelId: string | null) => void; testId: string; label?: string }) {
   const current = USER_CHANNELS.find((c) => c.id === props.value);
   return (

@@ -8,6 +8,7 @@ import { AppWindow } from "./AppWindow";
 import { ChannelSelect } from "./ChannelSelect";
 import { IntentResolverDialog } from "./IntentResolverDialog";
 
+/** The desktop page, rendered from `host`'s snapshot. */
 export function Desktop({ host }: { host: DesktopAgentHost }) {
   const snap = useSyncExternalStore(host.subscribe, host.getSnapshot);
   return (

@@ -4,6 +4,7 @@
  */
 import type { ResolverRequest } from "../DesktopAgentHost";
 
+/** Lists `request.options`; `onChoose` gets the chosen option's key, or `null` on Cancel / Escape. */
 export function IntentResolverDialog({ request, onChoose }: { request: ResolverRequest; onChoose: (optionKey: string | null) => void }) {
   const intents = [...new Set(request.options.map((o) => o.intent.displayName ?? o.intent.name))];
   return (

@@ -69,6 +69,7 @@ export interface LoadPipelineConfigOptions {
 /** Name of the generated key file inside the data dir. */
 export const GENERATED_KEY_FILE = "encryption.key";
 
+/** Topic labels the analyze stage chooses from when `CALLSCRIBE_TOPICS` is unset. */
 export const DEFAULT_TOPICS = ["Sales Inquiry", "Support Request", "Complaint", "Billing"];
 
 const HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])";

@@ -25,7 +25,9 @@ import type { Database } from "../store/database";
 import { CallRepository } from "../store/calls";
 import { migrate } from "../store/migrations";
 
+/** pg-boss queue of `recording-ready` jobs (one per call). */
 export const RECORDING_QUEUE = "recording-ready";
+/** pg-boss queue that receives `recording-ready` jobs after their last retry failed. */
 export const DEAD_LETTER_QUEUE = "recording-ready-dead";
 
 /** Data of a `recording-ready` job: the call id and the webhook body (a worker needs nothing else). */
@@ -48,6 +50,7 @@ export interface QueueOptions {
   maintenanceIntervalSec: number;
 }
 
+/** Queue tuning used when no `CALLSCRIBE_JOB_*` environment variable overrides it. */
 export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
   retryLimit: 5,
   retryDelaySec: 15,

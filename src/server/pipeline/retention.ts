@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import type PgBoss from "pg-boss";
 import type { CallRepository } from "../store/calls";
 
+/** pg-boss queue name of the hourly audio-retention sweep. */
 export const RETENTION_QUEUE = "audio-retention";
 /** Every hour, at minute 7 (cron, UTC). */
 export const RETENTION_CRON = "7 * * * *";

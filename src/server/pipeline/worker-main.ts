@@ -48,11 +48,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "worker stopping");
+    let code = 0;
     try {
       await pipeline.stop(30_000);
       await engine.close();
+    } catch (err) {
+      code = 1;
+      logger.error({ err }, "shutdown failed");
     } finally {
-      process.exit(0);
+      process.exit(code);
     }
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -33,10 +33,13 @@ class Pcm16CaptureProcessor extends AudioWorkletProcessor {
     this.port.onmessage = (event: MessageEvent<{ type?: string }>) => {
       if (event.data?.type !== "flush" || this.done) return;
       this.done = true;
-      void this.core.flush().then((frames) => {
-        this.post(frames);
-        this.port.postMessage({ type: "flushed", seconds: this.core.secondsOut });
-      });
+      void this.core.flush().then(
+        (frames) => {
+          this.post(frames);
+          this.port.postMessage({ type: "flushed", seconds: this.core.secondsOut });
+        },
+        (err: unknown) => this.port.postMessage({ type: "error", message: `flush failed: ${err instanceof Error ? err.message : String(err)}` }),
+      );
     };
   }
 

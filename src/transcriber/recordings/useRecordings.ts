@@ -10,6 +10,7 @@ import { fetchFinishedRecordings, fetchRecordingTranscript, type RecordingSummar
 /** Outcome of sending one recording. */
 export type SendState = { state: "sending" } | ({ state: "saved" } & SaveOutcome) | { state: "failed"; error: string };
 
+/** Options of {@link useRecordings}: the recordings client's, plus `save` and `pollMs`. */
 export interface UseRecordingsOptions extends RecordingsClientOptions {
   /** Raise SaveTranscript (the user picks the CRM in the resolver). */
   save: (transcript: Transcript) => Promise<SaveOutcome>;
@@ -17,6 +18,7 @@ export interface UseRecordingsOptions extends RecordingsClientOptions {
   pollMs?: number;
 }
 
+/** What {@link useRecordings} returns: the list, its load state and error, each row's send outcome, and the actions. */
 export interface RecordingsState {
   recordings: RecordingSummary[];
   loading: boolean;
@@ -29,6 +31,7 @@ export interface RecordingsState {
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** The hook itself; load failures land in `error`, send failures in that row's `sends` entry (neither throws). */
 export function useRecordings(options: UseRecordingsOptions): RecordingsState {
   const { baseUrl, apiKey, fetchImpl, save, pollMs = 15_000 } = options;
   const [recordings, setRecordings] = useState<RecordingSummary[]>([]);

@@ -35,11 +35,6 @@ interface InteractionLike {
   timeRange?: { startTime?: string };
 }
 
-/** Context types StartTranscription accepts. */
-export const START_CONTEXT_TYPES = ["fdc3.call", "fdc3.interaction", "fdc3.contact", "fdc3.nothing"] as const;
-/** Context types StopTranscription accepts. */
-export const STOP_CONTEXT_TYPES = ["fdc3.call", "fdc3.interaction", "fdc3.nothing"] as const;
-
 /**
  * Derive the session subject from a validated start context.
  * @throws UnsupportedStartContextError for an `fdc3.interaction` that is not a call, an `fdc3.call`

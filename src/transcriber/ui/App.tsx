@@ -17,6 +17,7 @@ import { engineText, formatConfidence, formatSeconds, saveResultText } from "./f
 /** How the page's desktop-agent connection stands. */
 export type AgentState = { state: "connecting" } | { state: "connected"; route: string } | { state: "failed"; error: string };
 
+/** Props of {@link App}: the session controller plus the two start-up promises it renders. */
 export interface AppProps {
   controller: TranscriberController;
   /** Resolves with the route once connected and wired; rejects with the reason. */
@@ -27,6 +28,7 @@ export interface AppProps {
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** The transcriber's root component (see the module comment for its `data-testid`s). */
 export function App({ controller, agent, models }: AppProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const [agentState, setAgentState] = useState<AgentState>({ state: "connecting" });

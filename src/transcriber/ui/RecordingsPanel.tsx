@@ -11,6 +11,7 @@ import { useRecordings } from "../recordings/useRecordings";
 import type { SendState } from "../recordings/useRecordings";
 import type { SaveOutcome } from "../session/controller";
 
+/** Props of {@link RecordingsPanel}: server `baseUrl` and optional `apiKey`, the SaveTranscript raiser, and the list's poll interval in ms (default 15 000). */
 export interface RecordingsPanelProps {
   baseUrl: string;
   apiKey?: string;
@@ -30,6 +31,7 @@ function whenText(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** The Recordings panel (see the module comment for its `data-testid`s). */
 export function RecordingsPanel({ baseUrl, apiKey, save, pollMs }: RecordingsPanelProps) {
   const { recordings, loading, error, sends, refresh, send } = useRecordings({ baseUrl, apiKey, save, pollMs });
   return (

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The repository root (absolute). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 /** Real speech with references: `../shared/corpus`, or `CALLSCRIBE_CORPUS_DIR`. */
 export const CORPUS_DIR = process.env.CALLSCRIBE_CORPUS_DIR ?? resolve(REPO_ROOT, "../shared/corpus");

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import { REPO_ROOT, requireFile } from "./paths";
 
+/** A running `vite preview` of the built pages. */
 export interface StaticServer {
   /** e.g. `http://127.0.0.1:43123` */
   origin: string;

@@ -5,7 +5,6 @@
  * stages already done, so a retried job does no work twice.
  */
 import type { Transcript } from "../../../contracts";
-import type { SpeechEngine } from "../../speech/engines/engine";
 
 /** The validated body of a "recording ready" webhook. */
 export interface RecordingReady {
@@ -22,6 +21,7 @@ export interface RecordingReady {
 
 /** Names of the stages, in order. */
 export const STAGES = ["download", "decode", "transcribe", "analyze", "deliver"] as const;
+/** One of {@link STAGES}. */
 export type StageName = (typeof STAGES)[number];
 
 /** Overall call status as `GET /v1/calls/:id` reports it. */
@@ -64,14 +64,6 @@ export interface Analysis {
   /** Seconds of speech per speaker label, and seconds of silence (no speaker). */
   talkTime: Record<string, number>;
   silenceSec: number;
-}
-
-/** Shared inputs a stage may need. */
-export interface StageContext {
-  engine: SpeechEngine;
-  /** Folder for downloaded/decoded files of this call. */
-  workDir: string;
-  signal?: AbortSignal;
 }
 
 /** What the CRM receives (generic JSON connector body). `duration` like `8m12s`. */

@@ -66,8 +66,3 @@ export function deinterleave<T extends Int16Array | Float32Array>(interleaved: T
   }
   return out;
 }
-
-/** Duration in seconds of `frames` samples per channel at `sampleRate` Hz. */
-export function framesToSeconds(frames: number, sampleRate: number): number {
-  return frames / sampleRate;
-}

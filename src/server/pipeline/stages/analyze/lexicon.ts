@@ -37,6 +37,7 @@ export const TIME_WORDS = new Set([
 
 /** First-person commitments: subject, then a modal (lemmas, after wink expands `'ll` to `will`). */
 export const COMMITMENT_SUBJECTS = new Set(["i", "we"]);
+/** Modal phrases (lemma sequences) that follow a {@link COMMITMENT_SUBJECTS} subject in a commitment. */
 export const COMMITMENT_MODALS = [["will"], ["shall"], ["be", "go", "to"], ["need", "to"], ["have", "to"]] as const;
 
 /** Adverbs allowed between the modal and the verb ("we will also send"). */

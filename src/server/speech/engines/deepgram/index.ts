@@ -125,7 +125,12 @@ export class DeepgramEngine implements SpeechEngine {
     } as Parameters<DeepgramClient["listen"]["v1"]["connect"]>[0]);
     const stream = new DeepgramStream(conn, this.options.finalizeTimeoutMs ?? 5000, () => this.streams.delete(stream));
     this.streams.add(stream);
-    await stream.open();
+    try {
+      await stream.open();
+    } catch (err) {
+      await stream.close(); // releases the connection and leaves `streams`
+      throw err;
+    }
     return stream;
   }
 
