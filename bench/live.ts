@@ -29,7 +29,8 @@ import { normalizeEnglish } from "../src/eval/english-normalizer";
 import { chunkPcm, loadPcm16k, mapLimit, streamWithSdk, type StreamOutcome } from "../src/eval/live-client";
 import { alignWords, corpusWer, wordErrorRate, words, type WerResult } from "../src/eval/wer";
 import type { PrerecordedResponse } from "../src/server/speech/protocol";
-import { cpuSeconds, finalLatencies as latenciesOf, fmtMs, fmtPct, freePort, machine, peakRssMiB, percentile, table } from "./lib/measure";
+import { freePort } from "../src/eval/free-port";
+import { cpuSeconds, finalLatencies as latenciesOf, fmtMs, fmtPct, machine, peakRssMiB, percentile, table } from "./lib/measure";
 
 const finalLatencies = (out: StreamOutcome) => latenciesOf(out, CHUNK_MS);
 

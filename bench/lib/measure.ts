@@ -3,22 +3,9 @@
  * peak memory from /proc, final-result latency, percentiles, a free port, table printing.
  */
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import type { StreamOutcome } from "../../src/eval/live-client";
 import type { ResultsMessage } from "../../src/server/speech/protocol";
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const CLOCK_TICKS = 100; // Linux USER_HZ
 

@@ -5,10 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/eval/free-port";
 import { buildServer } from "../../src/server/app";
 import { ConfigError, loadConfig } from "../../src/server/config";
 import type { SpeechEngine } from "../../src/server/speech/engines/engine";
@@ -118,16 +118,6 @@ describe("buildServer", () => {
 });
 
 describe("npm run server (composition root)", () => {
-  async function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-      const srv = createServer();
-      srv.listen(0, "127.0.0.1", () => {
-        const port = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-
   it("starts, reports healthy, and stops cleanly on SIGTERM; a bad variable stops it with a message", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
