@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
 import { loadManifest, type CorpusEntry } from "../src/eval/corpus";
-import { generateWebhookSecret, signWebhook } from "../src/server/crm/signing";
+import { generateWebhookSecret, signWebhook } from "../src/server/webhooks/signing";
 import { loadPipelineConfig, redactUrl, type PipelineConfig } from "../src/server/pipeline/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../src/server/pipeline/pipeline";

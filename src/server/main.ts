@@ -6,6 +6,7 @@
  */
 import { buildServer } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { crmRegistryFromConfig, type CrmRegistry } from "./crm/index";
 import { metricsObserver, metricsPlugin, pipelineMetrics } from "./observability/metrics";
 import { callsApiPlugin } from "./pipeline/api";
 import { loadPipelineConfig } from "./pipeline/config";
@@ -18,10 +19,12 @@ async function main(): Promise<void> {
   let config;
   let pipelineConfig;
   let queueOptions: QueueOptions;
+  let crm: CrmRegistry | undefined;
   try {
     config = loadConfig(process.env);
     pipelineConfig = loadPipelineConfig(process.env);
     queueOptions = loadQueueOptions(process.env);
+    crm = crmRegistryFromConfig(pipelineConfig);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
 
   let pipeline: Pipeline | undefined;
   try {
-    pipeline = await startPipeline({ config: pipelineConfig, queueOptions, role: "server", engine, logger: app.log, observer: metricsObserver() });
+    pipeline = await startPipeline({ config: pipelineConfig, queueOptions, role: "server", engine, crm, logger: app.log, observer: metricsObserver() });
   } catch (err) {
     await engines.close();
     if (err instanceof ConfigError) {

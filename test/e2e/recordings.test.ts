@@ -18,7 +18,7 @@ import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { validateContext } from "../../src/contracts";
 import { buildServer } from "../../src/server/app";
-import { generateWebhookSecret, signWebhook } from "../../src/server/crm/signing";
+import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { callsApiPlugin } from "../../src/server/pipeline/api";
 import { loadPipelineConfig } from "../../src/server/pipeline/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";

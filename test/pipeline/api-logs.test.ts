@@ -13,12 +13,13 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateContext } from "../../src/contracts";
 import { loadManifest } from "../../src/eval/corpus";
-import { generateWebhookSecret, signWebhook } from "../../src/server/crm/signing";
+import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { PipelineMetrics, metricsObserver, metricsPlugin } from "../../src/server/observability/metrics";
 import { callsApiPlugin } from "../../src/server/pipeline/api";
 import { loadPipelineConfig } from "../../src/server/pipeline/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
+import { crmRegistryFromConfig } from "../../src/server/crm/index";
 import type { SpeechEngine } from "../../src/server/speech/engines/engine";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { encodeMp3 } from "../support/audio-encoders";
@@ -72,6 +73,7 @@ beforeAll(async () => {
     config,
     role: "server",
     engine,
+    crm: crmRegistryFromConfig(config),
     logger: app.log,
     observer: metricsObserver(metrics),
     queueOptions: { pollIntervalSec: 0.5, retryDelaySec: 1 },

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/webhooks/recording-ready` with the real Standard Webhooks signing (`crm/signing.ts`)
+ * `POST /v1/webhooks/recording-ready` with the real Standard Webhooks signing (`webhooks/signing.ts`)
  * and the real durable enqueue (JobQueue: pg-boss 10 on embedded PGlite).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateWebhookSecret, signWebhook } from "../../src/server/crm/signing";
+import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { PipelineMetrics } from "../../src/server/observability/metrics";
 import { createAtRestCipher } from "../../src/server/pipeline/crypto";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";

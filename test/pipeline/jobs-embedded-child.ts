@@ -6,6 +6,7 @@
  */
 import { loadPipelineConfig } from "../../src/server/pipeline/config";
 import { startPipeline } from "../../src/server/pipeline/pipeline";
+import { crmRegistryFromConfig } from "../../src/server/crm/index";
 import { loadQueueOptions } from "../../src/server/pipeline/queue";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 
@@ -15,6 +16,6 @@ const logger = { info: log, warn: log, error: log };
 const config = loadPipelineConfig(process.env);
 const engine = createPocketSphinxEngine({ poolSize: 1 });
 await engine.ready();
-const pipeline = await startPipeline({ engine, config, role: "server", queueOptions: loadQueueOptions(process.env), logger });
+const pipeline = await startPipeline({ engine, config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: loadQueueOptions(process.env), logger });
 await pipeline.enqueueRecording({ call_id: process.env.CHILD_CALL_ID!, recording_url: process.env.CHILD_RECORDING_URL! }, `msg_${process.env.CHILD_CALL_ID}`);
 log({}, "enqueued");

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPipelineConfig } from "../../src/server/pipeline/config";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
+import { crmRegistryFromConfig } from "../../src/server/crm/index";
 import { loadQueueOptions, RECORDING_QUEUE } from "../../src/server/pipeline/queue";
 import { startTestPostgres, type TestPostgres } from "../support/postgres";
 import { newSecret, readCorpus, RECORDINGS, REPO_ROOT, spawnTs, startCrmServer, startRecordingServer, waitFor, wordRecall } from "./jobs-support";
@@ -41,7 +42,8 @@ beforeAll(async () => {
     CALLSCRIBE_QUEUE_MAINTENANCE_SEC: "1",
   };
   // The server role with DATABASE_URL runs no workers: it only takes webhooks.
-  server = await startPipeline({ config: loadPipelineConfig(env), role: "server", queueOptions: loadQueueOptions(env) });
+  const config = loadPipelineConfig(env);
+  server = await startPipeline({ config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: loadQueueOptions(env) });
   for (let i = 0; i < 2; i++) workers.push(spawnTs(join(REPO_ROOT, "src/server/pipeline/worker-main.ts"), env));
   await waitFor(() => workers.every((w) => w.lines.some((l) => l.msg === "worker ready")), 90_000, "two workers to be ready");
 }, 180_000);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GenericJsonConnector } from "../../src/server/crm/generic-json";
 import { readEncryptedFile, createAtRestCipher } from "../../src/server/pipeline/crypto";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
+import { crmRegistryFromConfig } from "../../src/server/crm/index";
 import { RECORDING_QUEUE } from "../../src/server/pipeline/queue";
 import { audioAad } from "../../src/server/pipeline/run-call";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
@@ -41,7 +42,7 @@ beforeAll(async () => {
     role: "server",
     workers: 2,
     queueOptions: { retryLimit: 2, retryDelaySec: 1, pollIntervalSec: 0.5, maintenanceIntervalSec: 5, jobTimeoutSec: 120 },
-    connectors: new Map([["down", new GenericJsonConnector({ url: downCrm.url, secret, name: "down" })]]),
+    crm: { connectors: new Map([...crmRegistryFromConfig(config)!.connectors, ["down", new GenericJsonConnector({ url: downCrm.url, secret, name: "down" })]]), defaultName: "generic-json" },
   });
 });
 

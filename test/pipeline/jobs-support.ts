@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { verifyWebhook } from "../../src/server/crm/signing";
+import { verifyWebhook } from "../../src/server/webhooks/signing";
 import type { PipelineConfig } from "../../src/server/pipeline/config";
 import type { CrmPayload } from "../../src/server/pipeline/stages/types";
 

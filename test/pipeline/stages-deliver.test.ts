@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { validateContext, type Transcript } from "../../src/contracts";
 import { CrmDeliveryError, deliveryIdFor, GenericJsonConnector } from "../../src/server/crm/generic-json";
 import { createCrmRegistry, selectConnector } from "../../src/server/crm/index";
-import { generateWebhookSecret, signWebhook, verifyWebhook, WebhookSignatureError } from "../../src/server/crm/signing";
+import { generateWebhookSecret, signWebhook, verifyWebhook, WebhookSignatureError } from "../../src/server/webhooks/signing";
 import { buildCrmPayload, deliverToCrm, formatDuration } from "../../src/server/pipeline/stages/deliver";
 import { StageError } from "../../src/server/pipeline/stages/errors";
 import type { Analysis } from "../../src/server/pipeline/stages/types";

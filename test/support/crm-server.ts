@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { verifyWebhook } from "../../src/server/crm/signing";
+import { verifyWebhook } from "../../src/server/webhooks/signing";
 
 /** One request the CRM received. */
 export interface CrmAttempt {

@@ -1,6 +1,6 @@
 /**
  * The generic CRM connector: POSTs the call as JSON to a URL, signed like our own webhooks
- * (Standard Webhooks, see `signing.ts`), so the receiver verifies it with the same secret.
+ * (Standard Webhooks, see `../webhooks/signing.ts`), so the receiver verifies it with the same secret.
  *
  * Idempotency: `webhook-id` is derived from the call id ({@link deliveryIdFor}), the same on
  * every retry, so a CRM that remembers ids makes a repeated delivery a no-op (the Standard
@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CrmConnector, CrmPayload } from "../pipeline/stages/types";
-import { signWebhook } from "./signing";
+import { signWebhook } from "../webhooks/signing";
 
 /** Settings of {@link GenericJsonConnector}. */
 export interface GenericJsonConnectorOptions {

@@ -6,8 +6,7 @@
  *   of `npm run worker` processes (role `worker`) run the jobs.
  */
 import type { SpeechEngine } from "../speech/engines/engine";
-import { createCrmRegistry } from "../crm/index";
-import { ConfigError } from "../config";
+import type { CrmRegistry } from "../crm/index";
 import { openDatabase, type Database } from "../store/database";
 import type { CallRepository } from "../store/calls";
 import type { PipelineConfig } from "./config";
@@ -15,7 +14,7 @@ import { createAtRestCipher } from "./crypto";
 import { JobQueue, RECORDING_QUEUE, type QueueOptions, type RecordingJobData } from "./queue";
 import { scheduleRetention } from "./retention";
 import { loadDefaultStages, runCall, type PipelineLogger, type PipelineObserver, type PipelineStages, type RecordingJob } from "./run-call";
-import type { CrmConnector, RecordingReady } from "./stages/types";
+import type { RecordingReady } from "./stages/types";
 
 /** Options of {@link startPipeline}. */
 export interface StartPipelineOptions {
@@ -30,8 +29,11 @@ export interface StartPipelineOptions {
   queueOptions?: Partial<QueueOptions>;
   /** Stage functions; default: the real modules. */
   stages?: PipelineStages;
-  /** Extra CRM connectors by name (the generic JSON one, `generic-json`, comes from `config.crmUrl`, signed with the webhook secret). */
-  connectors?: Map<string, CrmConnector>;
+  /**
+   * CRM connectors by name and the default one, built by the entry point (`crmRegistryFromConfig`
+   * in `crm/index.ts` for `CALLSCRIBE_CRM_URL`). Unset: calls are not delivered to a CRM.
+   */
+  crm?: CrmRegistry;
   logger?: PipelineLogger;
   observer?: PipelineObserver;
 }
@@ -69,17 +71,8 @@ export async function startPipeline(opts: StartPipelineOptions): Promise<Pipelin
     throw err;
   }
 
-  const connectors = new Map(opts.connectors ?? []);
-  let defaultConnector: string | undefined;
-  if (config.crmUrl) {
-    if (!config.webhookSecret) {
-      if (ownsDb) await db.close();
-      throw new ConfigError("CALLSCRIBE_WEBHOOK_SECRET", "Missing environment variable CALLSCRIBE_WEBHOOK_SECRET: CRM deliveries (CALLSCRIBE_CRM_URL) are signed with it.");
-    }
-    const registry = createCrmRegistry({ url: config.crmUrl, secret: config.webhookSecret });
-    for (const [name, c] of registry.connectors) if (!connectors.has(name)) connectors.set(name, c);
-    defaultConnector = registry.defaultName;
-  }
+  const connectors = new Map(opts.crm?.connectors ?? []);
+  const defaultConnector = opts.crm?.defaultName;
 
   const reconcile = async () => {
     const ids = await queue.reconcileFailedJobs();

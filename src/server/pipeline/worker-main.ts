@@ -6,6 +6,7 @@
  * Queue tuning: see `loadQueueOptions` in `queue.ts`. SIGINT/SIGTERM finish running jobs (up to
  * 30 s), then exit; a job cut off is retried by another worker.
  */
+import { crmRegistryFromConfig, type CrmRegistry } from "../crm/index";
 import { ConfigError, loadPipelineConfig } from "./config";
 import { loadQueueOptions } from "./queue";
 import { startPipeline } from "./pipeline";
@@ -22,9 +23,11 @@ const logger = {
 
 async function main(): Promise<void> {
   let config, queueOptions;
+  let crm: CrmRegistry | undefined;
   try {
     config = loadPipelineConfig(process.env);
     queueOptions = loadQueueOptions(process.env);
+    crm = crmRegistryFromConfig(config);
     if (!config.databaseUrl) {
       throw new ConfigError(
         "DATABASE_URL",
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
 
   const engine = createPocketSphinxEngine();
   await engine.ready();
-  const pipeline = await startPipeline({ engine, config, role: "worker", queueOptions, logger });
+  const pipeline = await startPipeline({ engine, config, role: "worker", crm, queueOptions, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {

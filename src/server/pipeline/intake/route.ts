@@ -14,7 +14,7 @@
  * call id and outcome, never the body.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { WebhookSignatureError, verifyWebhook } from "../../crm/signing";
+import { WebhookSignatureError, verifyWebhook } from "../../webhooks/signing";
 import type { PipelineMetrics } from "../../observability/metrics";
 import type { RecordingReady } from "../stages/types";
 import { validateRecordingReady } from "./schema";
