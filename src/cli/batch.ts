@@ -14,7 +14,7 @@ import type { SpeechEngine } from "../server/speech/engines/engine";
 import { analyzeTranscript } from "../server/pipeline/stages/analyze";
 import { decodeRecording } from "../server/pipeline/stages/decode";
 import { transcribeRecording } from "../server/pipeline/stages/transcribe";
-import type { Analysis, RecordingReady } from "../server/pipeline/stages/types";
+import type { Analysis, RecordingReady } from "../server/store/model";
 import { transcriptWithAnalysis } from "../server/store/calls";
 
 /** File name extensions taken from a folder (lower case). */

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { PipelineMetrics } from "../../src/server/observability/metrics";
-import { createAtRestCipher } from "../../src/server/pipeline/crypto";
+import { createAtRestCipher } from "../../src/server/store/crypto";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";
 import { JobQueue } from "../../src/server/pipeline/queue";
 import { openPgliteDatabase, type Database } from "../../src/server/store/database";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GenericJsonConnector } from "../../src/server/crm/generic-json";
-import { readEncryptedFile, createAtRestCipher } from "../../src/server/pipeline/crypto";
+import { readEncryptedFile, createAtRestCipher } from "../../src/server/store/crypto";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
 import { crmRegistryFromConfig } from "../../src/server/crm/index";
 import { RECORDING_QUEUE } from "../../src/server/pipeline/queue";

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { verifyWebhook } from "../../src/server/webhooks/signing";
 import type { PipelineConfig } from "../../src/server/pipeline/config";
-import type { CrmPayload } from "../../src/server/pipeline/stages/types";
+import type { CrmPayload } from "../../src/server/crm/connector";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const CORPUS_DIR = process.env.CALLSCRIBE_CORPUS_DIR ?? resolve(REPO_ROOT, "../shared/corpus");

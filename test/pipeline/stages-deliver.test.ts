@@ -10,7 +10,7 @@ import { createCrmRegistry, selectConnector } from "../../src/server/crm/index";
 import { generateWebhookSecret, signWebhook, verifyWebhook, WebhookSignatureError } from "../../src/server/webhooks/signing";
 import { buildCrmPayload, deliverToCrm, formatDuration } from "../../src/server/pipeline/stages/deliver";
 import { StageError } from "../../src/server/pipeline/stages/errors";
-import type { Analysis } from "../../src/server/pipeline/stages/types";
+import type { Analysis } from "../../src/server/store/model";
 import { startCrmServer, type CrmServer } from "../support/crm-server";
 
 const transcript: Transcript = {

@@ -20,7 +20,7 @@ import { decodeRecording } from "../../src/server/pipeline/stages/decode";
 import { downloadRecording } from "../../src/server/pipeline/stages/download";
 import { StageError } from "../../src/server/pipeline/stages/errors";
 import { channelSpeakers, MIXED_SPEAKER, transcribeRecording } from "../../src/server/pipeline/stages/transcribe";
-import type { RecordingReady } from "../../src/server/pipeline/stages/types";
+import type { RecordingReady } from "../../src/server/store/model";
 import type { SpeechEngine } from "../../src/server/speech/engines/engine";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { encodeWavPcm16 } from "../support/audio-encoders";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAtRestCipher, DecryptionError, encryptFileInPlace, readEncryptedFile, writeEncryptedFile } from "../../src/server/pipeline/crypto";
+import { createAtRestCipher, DecryptionError, encryptFileInPlace, readEncryptedFile, writeEncryptedFile } from "../../src/server/store/crypto";
 
 const dir = mkdtempSync(join(tmpdir(), "callscribe-crypto-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@
  * Webhooks convention). The response body may carry the record id as `id`, `recordId` or `record_id`.
  */
 import { createHash } from "node:crypto";
-import type { CrmConnector, CrmPayload } from "../pipeline/stages/types";
+import type { CrmConnector, CrmPayload } from "./connector";
 import { signWebhook } from "../webhooks/signing";
 
 /** Settings of {@link GenericJsonConnector}. */

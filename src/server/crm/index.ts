@@ -4,7 +4,7 @@
  * the pipeline. Signing lives in `../webhooks/signing.ts` (intake uses it too).
  */
 import { ConfigError } from "../config";
-import type { CrmConnector } from "../pipeline/stages/types";
+import type { CrmConnector } from "./connector";
 import { GenericJsonConnector } from "./generic-json";
 
 export { GenericJsonConnector, CrmDeliveryError, deliveryIdFor, type GenericJsonConnectorOptions } from "./generic-json";

@@ -18,7 +18,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { STAGES } from "../pipeline/stages/types";
+import { STAGES } from "../store/model";
 
 /** Jobs per state (an object of counts, e.g. `JobQueue.depth()`), or one total (reported as state `queued`). */
 export type QueueDepth = number | object;

@@ -12,7 +12,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { credentialMatches, presentedCredential } from "../auth";
 import type { CallView } from "../store/calls";
-import type { CallStatus } from "./stages/types";
+import type { CallStatus } from "../store/model";
 
 export type { CallView };
 

@@ -10,11 +10,11 @@ import type { CrmRegistry } from "../crm/index";
 import { openDatabase, type Database } from "../store/database";
 import type { CallRepository } from "../store/calls";
 import type { PipelineConfig } from "./config";
-import { createAtRestCipher } from "./crypto";
+import { createAtRestCipher } from "../store/crypto";
 import { JobQueue, RECORDING_QUEUE, type QueueOptions, type RecordingJobData } from "./queue";
 import { scheduleRetention } from "./retention";
 import { loadDefaultStages, runCall, type PipelineLogger, type PipelineObserver, type PipelineStages, type RecordingJob } from "./run-call";
-import type { RecordingReady } from "./stages/types";
+import type { RecordingReady } from "../store/model";
 
 /** Options of {@link startPipeline}. */
 export interface StartPipelineOptions {

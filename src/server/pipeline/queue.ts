@@ -19,8 +19,8 @@
 import PgBoss from "pg-boss";
 import Ajv from "ajv";
 import { ConfigError } from "../config";
-import type { AtRestCipher } from "./crypto";
-import type { RecordingReady } from "./stages/types";
+import type { AtRestCipher } from "../store/crypto";
+import type { RecordingReady } from "../store/model";
 import type { Database } from "../store/database";
 import { CallRepository } from "../store/calls";
 import { migrate } from "../store/migrations";

@@ -1,13 +1,13 @@
 /**
  * Repository of recorded calls (table `calls`, see migrations.ts): one row per `call_id`, created
  * by the webhook intake, updated by the job runner stage by stage, read by `GET /v1/calls[/:id]`.
- * Transcripts and analyses are stored as AES-256-GCM envelopes (pipeline/crypto.ts) with the AAD
+ * Transcripts and analyses are stored as AES-256-GCM envelopes (store/crypto.ts) with the AAD
  * `transcript:<call_id>` / `analysis:<call_id>`.
  */
 import { createHash } from "node:crypto";
 import type { Transcript } from "../../contracts";
-import type { AtRestCipher } from "../pipeline/crypto";
-import { STAGES, type Analysis, type CallStatus, type RecordingReady, type StageName, type StageState } from "../pipeline/stages/types";
+import type { AtRestCipher } from "./crypto";
+import { STAGES, type Analysis, type CallStatus, type RecordingReady, type StageName, type StageState } from "./model";
 import type { Queryable } from "./database";
 
 /** A call as the API returns it (`GET /v1/calls/:id`); times are ISO 8601 strings. */

@@ -16,7 +16,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { WebhookSignatureError, verifyWebhook } from "../../webhooks/signing";
 import type { PipelineMetrics } from "../../observability/metrics";
-import type { RecordingReady } from "../stages/types";
+import type { RecordingReady } from "../../store/model";
 import { validateRecordingReady } from "./schema";
 
 /** Route path. */

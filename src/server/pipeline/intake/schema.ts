@@ -4,7 +4,7 @@
  */
 import Ajv, { type ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
-import type { RecordingReady } from "../stages/types";
+import type { RecordingReady } from "../../store/model";
 import schema from "./recording-ready.schema.json" with { type: "json" };
 
 const ajv = new Ajv({ allErrors: false, strict: true });
