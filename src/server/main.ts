@@ -66,9 +66,9 @@ async function main(): Promise<void> {
   }
   const calls = pipeline.calls;
   const queue = pipeline.queue;
-  app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), metrics: pipelineMetrics });
+  app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q), apiKey: config.apiKey });
-  app.register(metricsPlugin, { queueDepth: () => queue.depth() });
+  app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
 
   let stopping = false;
   const stop = async (signal: string) => {

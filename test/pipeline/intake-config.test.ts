@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_TOPICS, GENERATED_KEY_FILE, loadPipelineConfig } from "../../src/server/pipeline/config";
+import { ConfigError, DEFAULT_TOPICS, defaultWorkers, GENERATED_KEY_FILE, loadPipelineConfig } from "../../src/server/pipeline/config";
 
 const secret = () => `whsec_${randomBytes(32).toString("base64")}`;
 const hexKey = randomBytes(32).toString("hex");
@@ -45,7 +45,8 @@ describe("loadPipelineConfig", () => {
     expect(c.audioRetentionDays).toBe(30);
     expect(c.topics).toEqual(DEFAULT_TOPICS);
     expect(c.maxRecordingBytes).toBe(200 * 1024 * 1024);
-    expect(c.workers).toBe(1);
+    expect(c.workers).toBe(defaultWorkers());
+    expect(c.queueAlertDepth).toBe(500);
     expect(c.llm).toBeUndefined();
   });
 

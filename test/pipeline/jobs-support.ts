@@ -112,6 +112,7 @@ export function testConfig(over: Partial<PipelineConfig> & Pick<PipelineConfig, 
     maxRecordingBytes: 50 * 1024 * 1024,
     downloadTimeoutMs: 10_000,
     workers: 1,
+    queueAlertDepth: 500,
     ...over,
   };
 }

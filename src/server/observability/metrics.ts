@@ -7,7 +7,9 @@
  * | `callscribe_queue_depth` | gauge, read from a callback at scrape time | `state` (e.g. queued, active, retry, failed) |
  * | `callscribe_stage_duration_seconds` | histogram | `stage` (download, decode, transcribe, analyze, deliver) |
  * | `callscribe_stage_failures_total` | counter | `stage`, `kind` (a reason class such as timeout, http_4xx, decode) |
- * | `callscribe_webhooks_total` | counter | `outcome` (accepted, duplicate, rejected), `reason` |
+ * | `callscribe_queue_behind` | gauge: 1 when the waiting jobs reach the alert depth (CALLSCRIBE_QUEUE_ALERT_DEPTH), else 0 | |
+| `callscribe_queue_alert_depth` | gauge: that threshold, in jobs | |
+| `callscribe_webhooks_total` | counter | `outcome` (accepted, duplicate, rejected), `reason` |
  * | `callscribe_calls_finished_total` | counter | `outcome` (done, failed) |
  * | `callscribe_process_*`, `callscribe_nodejs_*` | prom-client's default process metrics | |
  *
@@ -24,6 +26,15 @@ import { STAGES } from "../store/model";
 export type QueueDepth = number | object;
 /** Reads the queue depth at scrape time (e.g. pg-boss `getQueueSize`). */
 export type QueueDepthSource = () => QueueDepth | Promise<QueueDepth>;
+
+/** Waiting jobs against the alert threshold (the pipeline's `backlog()`). */
+export interface QueueBacklogReading {
+  waiting: number;
+  alertDepth: number;
+  behind: boolean;
+}
+/** Reads the backlog at scrape time. */
+export type QueueBacklogSource = () => QueueBacklogReading | Promise<QueueBacklogReading>;
 
 /** Outcome of one webhook request. */
 export type WebhookOutcome = "accepted" | "duplicate" | "rejected";
@@ -45,6 +56,7 @@ export class PipelineMetrics {
   /** The registry to expose; `registry.metrics()` renders the text format. */
   readonly registry = new Registry();
   private queueDepthSource: QueueDepthSource | undefined;
+  private backlogSource: QueueBacklogSource | undefined;
   private readonly stageDuration: Histogram<"stage">;
   private readonly failures: Counter<"stage" | "kind">;
   private readonly webhooks: Counter<"outcome" | "reason">;
@@ -74,6 +86,31 @@ export class PipelineMetrics {
           // A scrape must not fail because the database is briefly unreachable; the gap shows as absent series.
           self.collectErrors.inc({ metric: "callscribe_queue_depth" });
         }
+      },
+    });
+    const readBacklog = async (gauge: Gauge, pick: (b: QueueBacklogReading) => number) => {
+      gauge.reset();
+      if (!self.backlogSource) return;
+      try {
+        gauge.set(pick(await self.backlogSource()));
+      } catch {
+        self.collectErrors.inc({ metric: "callscribe_queue_behind" });
+      }
+    };
+    new Gauge({
+      name: "callscribe_queue_behind",
+      help: "1 when the jobs waiting in the queue reach the alert depth (CALLSCRIBE_QUEUE_ALERT_DEPTH), else 0.",
+      registers,
+      async collect() {
+        await readBacklog(this, (b) => (b.behind ? 1 : 0));
+      },
+    });
+    new Gauge({
+      name: "callscribe_queue_alert_depth",
+      help: "Waiting jobs at which the queue counts as far behind (CALLSCRIBE_QUEUE_ALERT_DEPTH).",
+      registers,
+      async collect() {
+        await readBacklog(this, (b) => b.alertDepth);
       },
     });
     this.stageDuration = new Histogram({
@@ -113,6 +150,11 @@ export class PipelineMetrics {
   /** Where `callscribe_queue_depth` reads from; replaces any earlier source. */
   setQueueDepthSource(source: QueueDepthSource | undefined): void {
     this.queueDepthSource = source;
+  }
+
+  /** Where `callscribe_queue_behind` and `callscribe_queue_alert_depth` read from. */
+  setBacklogSource(source: QueueBacklogSource | undefined): void {
+    this.backlogSource = source;
   }
 
   /** Record one stage run. @param seconds wall time of the stage */
@@ -185,6 +227,8 @@ export interface MetricsPluginOptions {
   metrics?: PipelineMetrics;
   /** Queue depth at scrape time; sets the metrics' source when given. */
   queueDepth?: QueueDepthSource;
+  /** Backlog against the alert threshold at scrape time (the pipeline's `backlog`). */
+  backlog?: QueueBacklogSource;
 }
 
 /**
@@ -195,6 +239,7 @@ export interface MetricsPluginOptions {
 export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, options) => {
   const metrics = options.metrics ?? pipelineMetrics;
   if (options.queueDepth) metrics.setQueueDepthSource(options.queueDepth);
+  if (options.backlog) metrics.setBacklogSource(options.backlog);
   app.get("/metrics", async (_request, reply) => {
     const body = await metrics.render();
     return reply.header("content-type", metrics.registry.contentType).send(body);

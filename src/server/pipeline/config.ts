@@ -15,12 +15,14 @@
  * | LLM_BASE_URL, LLM_API_KEY, LLM_MODEL | optional OpenAI-compatible endpoint for summary and topic; LLM_MODEL is required with LLM_BASE_URL | unset: on-premise NLP |
  * | CALLSCRIBE_MAX_RECORDING_BYTES | largest recording to download, bytes | 209715200 (200 MiB) |
  * | CALLSCRIBE_DOWNLOAD_TIMEOUT_MS | time limit of one download, ms | 120000 |
- * | CALLSCRIBE_WORKERS | pipeline jobs run concurrently per process | 1 |
+ * | CALLSCRIBE_WORKERS | pipeline jobs run concurrently per process | the number of CPU cores (the speech engine's pool has one decoder per core) |
+| CALLSCRIBE_QUEUE_ALERT_DEPTH | waiting jobs (queued or awaiting a retry) at which the queue counts as far behind: `callscribe_queue_behind` 1 in /metrics, `behind: true` in intake answers, a warning in the log | 500 |
  *
  * An empty variable counts as unset. Secrets (webhook secret, encryption key, LLM key) are never
  * echoed in errors.
  */
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import Ajv from "ajv";
@@ -56,6 +58,8 @@ export interface PipelineConfig {
   downloadTimeoutMs: number;
   /** Concurrent pipeline jobs per process. */
   workers: number;
+  /** Waiting jobs (created or retry) at which the queue counts as far behind. */
+  queueAlertDepth: number;
 }
 
 /** Options of {@link loadPipelineConfig}. */
@@ -92,6 +96,7 @@ const ENV_SCHEMA = {
     CALLSCRIBE_MAX_RECORDING_BYTES: { type: "integer", minimum: 1024, maximum: 10 * 1024 * 1024 * 1024 },
     CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: { type: "integer", minimum: 100, maximum: 3_600_000 },
     CALLSCRIBE_WORKERS: { type: "integer", minimum: 1, maximum: 64 },
+    CALLSCRIBE_QUEUE_ALERT_DEPTH: { type: "integer", minimum: 1, maximum: 10_000_000 },
   },
 } as const;
 
@@ -112,6 +117,7 @@ const RULES: Record<VarName, string> = {
   CALLSCRIBE_MAX_RECORDING_BYTES: "a whole number of bytes from 1024 to 10737418240",
   CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: "a whole number of milliseconds from 100 to 3600000",
   CALLSCRIBE_WORKERS: "a whole number from 1 to 64",
+  CALLSCRIBE_QUEUE_ALERT_DEPTH: "a whole number of jobs from 1 to 10000000",
 };
 
 const SECRET_VARS = new Set<string>(["CALLSCRIBE_WEBHOOK_SECRET", "CALLSCRIBE_ENCRYPTION_KEY", "LLM_API_KEY"]);
@@ -264,8 +270,20 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env, options
     ...(llm && { llm }),
     maxRecordingBytes: (picked.CALLSCRIBE_MAX_RECORDING_BYTES as number | undefined) ?? 200 * 1024 * 1024,
     downloadTimeoutMs: (picked.CALLSCRIBE_DOWNLOAD_TIMEOUT_MS as number | undefined) ?? 120_000,
-    workers: (picked.CALLSCRIBE_WORKERS as number | undefined) ?? 1,
+    workers: (picked.CALLSCRIBE_WORKERS as number | undefined) ?? defaultWorkers(),
+    queueAlertDepth: (picked.CALLSCRIBE_QUEUE_ALERT_DEPTH as number | undefined) ?? DEFAULT_QUEUE_ALERT_DEPTH,
   };
+}
+
+/** Waiting jobs at which the queue counts as far behind, when CALLSCRIBE_QUEUE_ALERT_DEPTH is unset. */
+export const DEFAULT_QUEUE_ALERT_DEPTH = 500;
+
+/**
+ * Concurrent jobs when CALLSCRIBE_WORKERS is unset: one per CPU core, as many as the speech
+ * engine's pool has decoders, so the engine (not the queue) bounds throughput. 1–64.
+ */
+export function defaultWorkers(): number {
+  return Math.min(64, Math.max(1, availableParallelism()));
 }
 
 /** Embedded dev mode: the key in `<dataDir>/encryption.key`, created (0600) when missing. */

@@ -235,6 +235,12 @@ export class JobQueue {
     return d;
   }
 
+  /** Jobs of the `recording-ready` queue not yet taken by a worker: queued, or waiting for a retry. */
+  async waiting(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string | number }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry')", [RECORDING_QUEUE]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Stop workers (waiting up to `timeoutMs` for running jobs) and pg-boss; the database stays open. */
   async stop(timeoutMs = 10_000): Promise<void> {
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });

@@ -8,7 +8,9 @@
  *    `webhook-signature` (HMAC-SHA256 of `id.timestamp.body`), 5-minute tolerance → 401 with the reason;
  * 4. JSON, and ajv validation against `recording-ready.schema.json` → 400 naming the field;
  * 5. durable enqueue, idempotent on `webhook-id` and `call_id`: new → 202 `{call_id, status: "queued"}`,
- *    seen before → 200 `{call_id, duplicate: true}` and no second job.
+ *    seen before → 200 `{call_id, duplicate: true}` and no second job. When the queue is far behind
+ *    (`backlog` says so: CALLSCRIBE_QUEUE_ALERT_DEPTH) the 202 adds `behind: true` and `waiting`,
+ *    and a warning is logged; the call is still accepted.
  *
  * Errors answer `{error, reason, ...}` where `error` is a stable code. Logs carry the webhook id,
  * call id and outcome, never the body.
@@ -33,6 +35,8 @@ export interface IntakePluginOptions {
   enqueue: EnqueueRecording;
   /** Largest body, bytes. Default 64 KiB. */
   bodyLimit?: number;
+  /** How far behind the queue is (the pipeline's `backlog`); unset: never reported. */
+  backlog?: () => Promise<{ waiting: number; alertDepth: number; behind: boolean }>;
   /** Counts accepted / duplicate / rejected webhooks. */
   metrics?: Pick<PipelineMetrics, "countWebhook">;
 }
@@ -71,7 +75,7 @@ function signatureFailure(err: unknown): { status: number; reason: string; kind:
 
 /** Fastify plugin: the intake route. Register with `app.register(intakePlugin, {webhookSecret, enqueue, metrics})`. */
 export const intakePlugin: FastifyPluginAsync<IntakePluginOptions> = async (app, options) => {
-  const { webhookSecret, enqueue, metrics } = options;
+  const { webhookSecret, enqueue, metrics, backlog } = options;
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
 
   const reject = (reply: FastifyReply, status: number, error: string, reason: string, kind: string, extra: Record<string, unknown> = {}) => {
@@ -145,6 +149,11 @@ export const intakePlugin: FastifyPluginAsync<IntakePluginOptions> = async (app,
       }
       metrics?.countWebhook("accepted");
       request.log.info({ webhookId, callId }, "recording queued");
+      const queue = await backlog?.().catch(() => undefined);
+      if (queue?.behind) {
+        request.log.warn({ waiting: queue.waiting, alertDepth: queue.alertDepth }, "recording queue is far behind");
+        return reply.code(202).send({ call_id: callId, status: "queued", behind: true, waiting: queue.waiting });
+      }
       return reply.code(202).send({ call_id: callId, status: "queued" });
     },
   );
