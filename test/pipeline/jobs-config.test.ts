@@ -13,7 +13,7 @@ describe("queue options and job ids", () => {
       pollIntervalSec: 0.5,
       jobTimeoutSec: DEFAULT_QUEUE_OPTIONS.jobTimeoutSec,
     });
-    for (const [name, value] of [["CALLSCRIBE_JOB_RETRY_LIMIT", "-1"], ["CALLSCRIBE_JOB_TIMEOUT_SEC", "soon"], ["CALLSCRIBE_QUEUE_POLL_SEC", "0.1"]]) {
+    for (const [name, value] of [["CALLSCRIBE_JOB_RETRY_LIMIT", "-1"], ["CALLSCRIBE_JOB_TIMEOUT_SEC", "soon"], ["CALLSCRIBE_QUEUE_POLL_SEC", "0.1"], ["CALLSCRIBE_WORKER_STALE_SEC", "15"], ["CALLSCRIBE_WORKER_HEARTBEAT_SEC", "0"]]) {
       let err: unknown;
       try {
         loadQueueOptions({ [name]: value });

@@ -2,7 +2,8 @@
  * Scale-out on a real PostgreSQL 15 (Debian, started here on 127.0.0.1): the server process only
  * enqueues; two `worker-main.ts` processes (what `npm run worker` runs) share the queue. Every
  * call is processed by exactly one worker and delivered once; a worker killed with SIGKILL in the
- * middle of a job leaves it to the other, which finishes it.
+ * middle of a job leaves it to the other, which finishes it within a minute (its heartbeat
+ * stops; issue 7 item 15), not after the job timeout.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +37,10 @@ beforeAll(async () => {
     CALLSCRIBE_CRM_URL: crm.url,
     CALLSCRIBE_WEBHOOK_SECRET: secret,
     CALLSCRIBE_WORKERS: "1",
-    CALLSCRIBE_JOB_TIMEOUT_SEC: "15",
+    // The default job timeout (30 minutes): a dead worker's job is found by its missing heartbeat.
+    CALLSCRIBE_JOB_TIMEOUT_SEC: "1800",
+    CALLSCRIBE_WORKER_HEARTBEAT_SEC: "1",
+    CALLSCRIBE_WORKER_STALE_SEC: "5",
     CALLSCRIBE_JOB_RETRY_DELAY_SEC: "1",
     CALLSCRIBE_QUEUE_POLL_SEC: "0.5",
     CALLSCRIBE_QUEUE_MAINTENANCE_SEC: "1",
@@ -93,10 +97,13 @@ describe("two worker processes on PostgreSQL", () => {
       "a worker to start transcribing",
     );
     victim.child.kill("SIGKILL");
+    const killedAt = Date.now();
     expect(await victim.exited).toBe(-1);
     const survivor = workers.find((w) => w !== victim)!;
 
     const call = await waitFor(finished("pg-kill"), 120_000, "the call to finish");
+    // Retried once the victim's heartbeat was 5 s old, far inside the 1800 s job timeout.
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
     expect(call.reason).toBeUndefined();
     expect(call.status).toBe("done");
     expect(call.stages.transcribe).toMatchObject({ status: "done", attempts: 2 });

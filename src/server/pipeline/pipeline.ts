@@ -11,6 +11,7 @@ import { openDatabase, type Database } from "../store/database";
 import type { CallRepository } from "../store/calls";
 import type { PipelineConfig } from "./config";
 import { createAtRestCipher } from "../store/crypto";
+import { recoverEmbeddedJobs, WorkerLiveness } from "./liveness";
 import { JobQueue, RECORDING_QUEUE, type QueueOptions, type RecordingJobData } from "./queue";
 import { scheduleRetention } from "./retention";
 import { loadDefaultStages, runCall, type PipelineLogger, type PipelineObserver, type PipelineStages, type RecordingJob } from "./run-call";
@@ -90,6 +91,14 @@ export async function startPipeline(opts: StartPipelineOptions): Promise<Pipelin
   const connectors = new Map(opts.crm?.connectors ?? []);
   const defaultConnector = opts.crm?.defaultName;
 
+  // The embedded store belongs to this process: a job active now was left by one that died.
+  if (db.kind === "pglite" && workers > 0) {
+    const recovered = await recoverEmbeddedJobs(queue);
+    if (recovered.length) logger?.warn({ jobs: recovered.length }, "retrying jobs that were running when the server stopped");
+  }
+  const liveness = new WorkerLiveness(queue, { heartbeatSec: queue.options.heartbeatSec, staleSec: queue.options.workerStaleSec }, logger);
+  await liveness.start();
+
   const reconcile = async () => {
     const ids = await queue.reconcileFailedJobs();
     if (ids.length) logger?.warn({ calls: ids.length }, "marked calls failed whose job had failed for good");
@@ -117,8 +126,10 @@ export async function startPipeline(opts: StartPipelineOptions): Promise<Pipelin
         // never overlaps with a still-running attempt for long.
         const signal = AbortSignal.timeout(Math.max(1, queue.options.jobTimeoutSec - 1) * 1000);
         try {
+          await liveness.claim(job.id);
           return await runCall(deps, job as RecordingJob, signal);
         } finally {
+          await liveness.release(job.id).catch((err: Error) => logger?.warn({ err: err.message }, "cannot release a job lease"));
           // Fetch the next job right after this one instead of after the polling interval; a
           // fetch that finds none waits the interval as usual, so an empty queue is not hammered.
           queue.boss.notifyWorker(workerId);
@@ -155,6 +166,7 @@ export async function startPipeline(opts: StartPipelineOptions): Promise<Pipelin
       if (stopped) return;
       stopped = true;
       await queue.stop(timeoutMs);
+      await liveness.stop().catch((err: Error) => logger?.warn({ err: err.message }, "cannot remove the worker heartbeat"));
       if (ownsDb) await db.close();
     },
   };

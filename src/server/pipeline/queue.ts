@@ -13,8 +13,9 @@
  * - Dead-letter queue `recording-ready-dead`: when a job fails for good pg-boss copies it there with
  *   the job's data and, in `output`, the serialised error (`message` = the reason, `stage`,
  *   `retryable`). Permanent errors go there at once ({@link JobQueue.failNow}).
- * - A worker killed mid-job (`kill -9`) leaves its job `active`; once `expireInSeconds` have passed,
- *   pg-boss's maintenance fails it into `retry`, and any worker picks it up again.
+ * - A worker killed mid-job (`kill -9`) leaves its job `active`. `liveness.ts` retries it within
+ *   a minute: at boot for the embedded server, by heartbeats for scaled-out workers. Failing that,
+ *   once `expireInSeconds` have passed pg-boss's maintenance fails it into `retry`.
  */
 import PgBoss from "pg-boss";
 import Ajv from "ajv";
@@ -48,6 +49,10 @@ export interface QueueOptions {
   pollIntervalSec: number;
   /** How often pg-boss maintenance (expiry of abandoned jobs, archiving) runs, seconds (default 30). */
   maintenanceIntervalSec: number;
+  /** How often a process writes its liveness heartbeat and checks other workers', seconds (default 10; `liveness.ts`). */
+  heartbeatSec: number;
+  /** A worker without a heartbeat for this long is dead and its jobs are retried, seconds (default 45). */
+  workerStaleSec: number;
 }
 
 /** Queue tuning used when no `CALLSCRIBE_JOB_*` environment variable overrides it. */
@@ -57,6 +62,8 @@ export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
   jobTimeoutSec: 1800,
   pollIntervalSec: 2,
   maintenanceIntervalSec: 30,
+  heartbeatSec: 10,
+  workerStaleSec: 45,
 };
 
 const QUEUE_ENV: Record<string, { key: keyof QueueOptions; schema: object; rule: string }> = {
@@ -65,6 +72,8 @@ const QUEUE_ENV: Record<string, { key: keyof QueueOptions; schema: object; rule:
   CALLSCRIBE_JOB_TIMEOUT_SEC: { key: "jobTimeoutSec", schema: { type: "integer", minimum: 5, maximum: 86400 }, rule: "whole seconds from 5 to 86400" },
   CALLSCRIBE_QUEUE_POLL_SEC: { key: "pollIntervalSec", schema: { type: "number", minimum: 0.5, maximum: 600 }, rule: "seconds from 0.5 to 600" },
   CALLSCRIBE_QUEUE_MAINTENANCE_SEC: { key: "maintenanceIntervalSec", schema: { type: "integer", minimum: 1, maximum: 3600 }, rule: "whole seconds from 1 to 3600" },
+  CALLSCRIBE_WORKER_HEARTBEAT_SEC: { key: "heartbeatSec", schema: { type: "integer", minimum: 1, maximum: 300 }, rule: "whole seconds from 1 to 300" },
+  CALLSCRIBE_WORKER_STALE_SEC: { key: "workerStaleSec", schema: { type: "integer", minimum: 3, maximum: 3600 }, rule: "whole seconds from 3 to 3600, more than twice CALLSCRIBE_WORKER_HEARTBEAT_SEC" },
 };
 
 const validateQueueEnv = new Ajv({ coerceTypes: true }).compile({
@@ -75,7 +84,8 @@ const validateQueueEnv = new Ajv({ coerceTypes: true }).compile({
 /**
  * Queue tuning from the environment (all optional): CALLSCRIBE_JOB_RETRY_LIMIT,
  * CALLSCRIBE_JOB_RETRY_DELAY_SEC, CALLSCRIBE_JOB_TIMEOUT_SEC, CALLSCRIBE_QUEUE_POLL_SEC,
- * CALLSCRIBE_QUEUE_MAINTENANCE_SEC. @throws ConfigError naming the variable
+ * CALLSCRIBE_QUEUE_MAINTENANCE_SEC, CALLSCRIBE_WORKER_HEARTBEAT_SEC, CALLSCRIBE_WORKER_STALE_SEC.
+ * @throws ConfigError naming the variable
  */
 export function loadQueueOptions(env: NodeJS.ProcessEnv = process.env): QueueOptions {
   const picked: Record<string, unknown> = {};
@@ -87,6 +97,10 @@ export function loadQueueOptions(env: NodeJS.ProcessEnv = process.env): QueueOpt
   }
   const out = { ...DEFAULT_QUEUE_OPTIONS };
   for (const [name, { key }] of Object.entries(QUEUE_ENV)) if (picked[name] !== undefined) out[key] = picked[name] as number;
+  if (out.workerStaleSec <= 2 * out.heartbeatSec) {
+    const variable = picked.CALLSCRIBE_WORKER_STALE_SEC !== undefined ? "CALLSCRIBE_WORKER_STALE_SEC" : "CALLSCRIBE_WORKER_HEARTBEAT_SEC";
+    throw new ConfigError(variable, `Invalid environment variable ${variable}=${JSON.stringify(original[variable])}: CALLSCRIBE_WORKER_STALE_SEC (${out.workerStaleSec}) must be more than twice CALLSCRIBE_WORKER_HEARTBEAT_SEC (${out.heartbeatSec}).`);
+  }
   return out;
 }
 

@@ -40,6 +40,24 @@ const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX calls_status_idx ON calls (status, created_at DESC);
     `,
   },
+  {
+    // Liveness of job-running processes (pipeline/liveness.ts): a heartbeat per process and a lease
+    // per running job, so the jobs of a dead worker are retried within a minute.
+    version: 2,
+    sql: `
+      CREATE TABLE worker_heartbeats (
+        worker_id text PRIMARY KEY,
+        host      text NOT NULL,
+        pid       integer NOT NULL,
+        beat_at   timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE job_leases (
+        job_id     uuid PRIMARY KEY,
+        worker_id  text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Apply the migrations that are missing. Safe to call from several processes at once. */
