@@ -47,6 +47,7 @@ describe("loadPipelineConfig", () => {
     expect(c.maxRecordingBytes).toBe(200 * 1024 * 1024);
     expect(c.workers).toBe(defaultWorkers());
     expect(c.queueAlertDepth).toBe(500);
+    expect(c.allowedAddresses).toEqual([]);
     expect(c.llm).toBeUndefined();
   });
 
@@ -56,6 +57,8 @@ describe("loadPipelineConfig", () => {
       CALLSCRIBE_ENCRYPTION_KEY: key.toString("base64"),
       DATABASE_URL: "postgres://cs:pw@127.0.0.1:5433/callscribe",
       CALLSCRIBE_WORKERS: "4",
+      CALLSCRIBE_ALLOWED_ADDRESSES: "10.0.0.0/8, fd00::1",
+      CALLSCRIBE_QUEUE_ALERT_DEPTH: "50",
       CALLSCRIBE_AUDIO_RETENTION_DAYS: "7",
       CALLSCRIBE_TOPICS: "Renewal, Cancellation ,Renewal",
       LLM_BASE_URL: "http://127.0.0.1:8080/v1",
@@ -65,6 +68,8 @@ describe("loadPipelineConfig", () => {
     expect(c.encryptionKey.equals(key)).toBe(true);
     expect(c.databaseUrl).toBe("postgres://cs:pw@127.0.0.1:5433/callscribe");
     expect(c.workers).toBe(4);
+    expect(c.allowedAddresses).toEqual(["10.0.0.0/8", "fd00::1"]);
+    expect(c.queueAlertDepth).toBe(50);
     expect(c.audioRetentionDays).toBe(7);
     expect(c.topics).toEqual(["Renewal", "Cancellation"]);
     expect(c.llm).toEqual({ baseUrl: "http://127.0.0.1:8080/v1", model: "qwen2.5" });
@@ -98,6 +103,9 @@ describe("loadPipelineConfig", () => {
     [{ CALLSCRIBE_MAX_RECORDING_BYTES: "lots" }, "CALLSCRIBE_MAX_RECORDING_BYTES"],
     [{ CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: "5" }, "CALLSCRIBE_DOWNLOAD_TIMEOUT_MS"],
     [{ CALLSCRIBE_WORKERS: "0" }, "CALLSCRIBE_WORKERS"],
+    [{ CALLSCRIBE_ALLOWED_ADDRESSES: "10.0.0.0/33" }, "CALLSCRIBE_ALLOWED_ADDRESSES"],
+    [{ CALLSCRIBE_ALLOWED_ADDRESSES: "intranet.example.com" }, "CALLSCRIBE_ALLOWED_ADDRESSES"],
+    [{ CALLSCRIBE_QUEUE_ALERT_DEPTH: "0" }, "CALLSCRIBE_QUEUE_ALERT_DEPTH"],
     [{ CALLSCRIBE_TOPICS: " , " }, "CALLSCRIBE_TOPICS"],
     [{ LLM_BASE_URL: "127.0.0.1:8080" }, "LLM_BASE_URL"],
     [{ LLM_BASE_URL: "http://127.0.0.1:8080/v1" }, "LLM_MODEL"],

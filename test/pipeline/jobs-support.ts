@@ -105,6 +105,7 @@ export const newSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
 export function testConfig(over: Partial<PipelineConfig> & Pick<PipelineConfig, "dataDir">): PipelineConfig {
   return {
     allowedHosts: [],
+    allowedAddresses: [],
     encryptionKey: randomBytes(32),
     encryptionKeySource: "env",
     audioRetentionDays: 30,

@@ -45,6 +45,8 @@ export interface RecordingsServer {
   addFile(name: string, bytes: Uint8Array): Promise<string>;
   /** Paths requested so far, in order (path and query). */
   requests: string[];
+  /** The Host header of each request, in order. */
+  requestHosts: string[];
   /** Stop the server and delete the temp dir. */
   close(): Promise<void>;
 }
@@ -122,10 +124,12 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 export async function startRecordingsServer(): Promise<RecordingsServer> {
   const dir = await mkdtemp(join(tmpdir(), "callscribe-recordings-"));
   const requests: string[] = [];
+  const requestHosts: string[] = [];
   const stalled = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     requests.push(url.pathname + url.search);
+    requestHosts.push(req.headers.host ?? "");
     const path = url.pathname;
     if (path.startsWith("/files/")) {
       const name = basename(decodeURIComponent(path.slice("/files/".length)));
@@ -181,6 +185,7 @@ export async function startRecordingsServer(): Promise<RecordingsServer> {
     host: `127.0.0.1:${port}`,
     dir,
     requests,
+    requestHosts,
     fileUrl: (name) => `${baseUrl}/files/${encodeURIComponent(name)}`,
     async addFile(name, bytes) {
       const path = join(dir, basename(name));

@@ -6,6 +6,7 @@
  * |---|---|---|
  * | CALLSCRIBE_WEBHOOK_SECRET | Standard Webhooks secret, `whsec_` + base64 of 24–64 bytes | unset: the webhook route answers 503 |
  * | CALLSCRIBE_ALLOWED_HOSTS | hosts recordings may be downloaded from: `host` or `host:port`, comma-separated | unset: no downloads allowed |
+ * | CALLSCRIBE_ALLOWED_ADDRESSES | internal addresses (IPs or CIDRs, comma-separated) that allowed host names may resolve to; loopback, private, link-local, unique-local, multicast and unspecified addresses are refused otherwise (an IP-literal entry in CALLSCRIBE_ALLOWED_HOSTS allows that address itself) | unset: none |
  * | CALLSCRIBE_DATA_DIR | folder for PGlite, recordings and the generated key | `.data` |
  * | DATABASE_URL | `postgres://` or `postgresql://` URL of a PostgreSQL server | unset: embedded PGlite in the data dir |
  * | CALLSCRIBE_ENCRYPTION_KEY | AES-256-GCM key: 32 bytes as base64 or 64 hex characters | embedded mode: generated into `<data dir>/encryption.key` (0600); required with DATABASE_URL |
@@ -27,6 +28,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import Ajv from "ajv";
 import { ConfigError } from "../config";
+import { parseAllowedAddresses } from "./stages/address-policy";
 
 export { ConfigError };
 
@@ -36,6 +38,8 @@ export interface PipelineConfig {
   webhookSecret?: string;
   /** Allowed download hosts, lower-case, each `host` (any port) or `host:port`. Empty = none allowed. */
   allowedHosts: string[];
+  /** Internal addresses (IPs or CIDRs) that allowed host names may resolve to. Empty = none. */
+  allowedAddresses: string[];
   /** Absolute path of the data folder. */
   dataDir: string;
   /** PostgreSQL URL; undefined = embedded PGlite in `dataDir`. */
@@ -84,6 +88,7 @@ const ENV_SCHEMA = {
   properties: {
     CALLSCRIBE_WEBHOOK_SECRET: { type: "string", pattern: "^whsec_[A-Za-z0-9+/]+={0,2}$" },
     CALLSCRIBE_ALLOWED_HOSTS: { type: "string", pattern: `^\\s*${HOST_ENTRY}\\s*(,\\s*${HOST_ENTRY}\\s*)*,?\\s*$` },
+    CALLSCRIBE_ALLOWED_ADDRESSES: { type: "string", pattern: "^[\\s0-9A-Fa-f:./,]*[0-9A-Fa-f][\\s0-9A-Fa-f:./,]*$" },
     CALLSCRIBE_DATA_DIR: { type: "string", minLength: 1 },
     DATABASE_URL: { type: "string", pattern: "^postgres(ql)?://\\S+$" },
     CALLSCRIBE_ENCRYPTION_KEY: { type: "string", pattern: "^(?:[0-9A-Fa-f]{64}|[A-Za-z0-9+/]{43}=)$" },
@@ -105,6 +110,7 @@ type VarName = keyof typeof ENV_SCHEMA.properties;
 const RULES: Record<VarName, string> = {
   CALLSCRIBE_WEBHOOK_SECRET: "`whsec_` followed by the base64 of a 24 to 64 byte secret (Standard Webhooks)",
   CALLSCRIBE_ALLOWED_HOSTS: "a comma-separated list of host names or host:port pairs, e.g. recorder.example.com,10.0.0.5:8080",
+  CALLSCRIBE_ALLOWED_ADDRESSES: "a comma-separated list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8,fd00::/8",
   CALLSCRIBE_DATA_DIR: "a folder path",
   DATABASE_URL: "a PostgreSQL URL, postgres://user:password@host:5432/database",
   CALLSCRIBE_ENCRYPTION_KEY: "32 bytes as base64 (44 characters) or as 64 hex characters",
@@ -232,6 +238,13 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env, options
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) fail("CALLSCRIBE_ALLOWED_HOSTS", original.CALLSCRIBE_ALLOWED_HOSTS, RULES.CALLSCRIBE_ALLOWED_HOSTS);
   }
 
+  const allowedAddresses = picked.CALLSCRIBE_ALLOWED_ADDRESSES ? splitList(String(picked.CALLSCRIBE_ALLOWED_ADDRESSES)) : [];
+  try {
+    parseAllowedAddresses(allowedAddresses);
+  } catch {
+    fail("CALLSCRIBE_ALLOWED_ADDRESSES", original.CALLSCRIBE_ALLOWED_ADDRESSES, RULES.CALLSCRIBE_ALLOWED_ADDRESSES);
+  }
+
   const dataDirRaw = (picked.CALLSCRIBE_DATA_DIR as string | undefined) ?? ".data";
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(options.cwd ?? process.cwd(), dataDirRaw);
 
@@ -260,6 +273,7 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env, options
   return {
     ...(webhookSecret !== undefined && { webhookSecret }),
     allowedHosts,
+    allowedAddresses,
     dataDir,
     ...(databaseUrl !== undefined && { databaseUrl }),
     encryptionKey,

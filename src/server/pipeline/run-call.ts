@@ -31,7 +31,7 @@ import {
 
 /** The stage functions the runner calls (the real ones: {@link loadDefaultStages}). */
 export interface PipelineStages {
-  downloadRecording(url: string, destPath: string, opts: { allowedHosts: string[]; maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<DownloadResult>;
+  downloadRecording(url: string, destPath: string, opts: { allowedHosts: string[]; allowedAddresses?: string[]; maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<DownloadResult>;
   decodeRecording(bytes: Uint8Array): Promise<DecodedAudio>;
   transcribeRecording(engine: SpeechEngine, audio: DecodedAudio, meta: RecordingReady): Promise<Transcript>;
   analyzeTranscript(transcript: Transcript, opts: { taxonomy: string[]; llm?: { baseUrl: string; apiKey?: string; model: string } }): Promise<Analysis>;
@@ -79,7 +79,7 @@ export interface RunnerDeps {
   queue: JobQueue;
   cipher: AtRestCipher;
   engine: SpeechEngine;
-  config: Pick<PipelineConfig, "dataDir" | "allowedHosts" | "maxRecordingBytes" | "downloadTimeoutMs" | "topics" | "llm" | "audioRetentionDays">;
+  config: Pick<PipelineConfig, "dataDir" | "allowedHosts" | "allowedAddresses" | "maxRecordingBytes" | "downloadTimeoutMs" | "topics" | "llm" | "audioRetentionDays">;
   stages: PipelineStages;
   /** CRM connectors by name; `RecordingReady.crm` picks one, else `defaultConnector`. */
   connectors: Map<string, CrmConnector>;
@@ -243,6 +243,7 @@ class CallContext {
     try {
       const res = await stages.downloadRecording(this.state.metadata.recording_url, part, {
         allowedHosts: config.allowedHosts,
+        allowedAddresses: config.allowedAddresses,
         maxBytes: config.maxRecordingBytes,
         timeoutMs: config.downloadTimeoutMs,
         ...(this.signal && { signal: this.signal }),

@@ -8,6 +8,11 @@
  *   `Recordings.Example.com.` matches `recordings.example.com`, and a name never matches an IP literal.
  *   Non-canonical IPv4 spellings (`2130706433`, `0x7f.1`, `0177.0.0.1`) are refused outright: they
  *   exist only to slip past filters.
+ * - Addresses (`address-policy.ts`): the host name is resolved once per hop, every address it
+ *   resolves to is checked (loopback, private, link-local, … are refused unless
+ *   `allowedAddresses` or an IP-literal allow-list entry allows them), and the connection goes to
+ *   the checked address, so a name cannot re-bind to another address between check and connect.
+ *   TLS SNI, certificate checks and the Host header still use the name.
  * - Redirects are followed by hand (at most {@link MAX_REDIRECTS}), each hop checked like the first.
  * - Size limit: a `Content-Length` above `maxBytes` is refused before reading; the streamed byte
  *   count is enforced too (a server may lie or omit the header).
@@ -15,15 +20,19 @@
  * - The body streams to `<destPath>.part` and is renamed to `destPath` when complete, so a crash
  *   never leaves a truncated file under the final name.
  *
- * Errors are {@link StageError}s with stage `download`: 4xx (but 408/425/429), a refused URL or an
- * oversized body are permanent; 5xx, network errors and timeouts are retryable.
+ * Errors are {@link StageError}s with stage `download`: 4xx (but 408/425/429), a refused URL or
+ * address, or an oversized body are permanent; 5xx, network errors, timeouts and a full disk
+ * (ENOSPC: the reason says so, and the call is retried once space is freed) are retryable.
  */
 import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
 import { dirname } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { AddressRefusedError, parseAllowedAddresses, resolveAllowedAddress, systemResolveAll, type PinnedAddress, type ResolveAll } from "./address-policy";
 import { isRetryableHttpStatus, isStageError, StageError } from "./errors";
 import type { DownloadResult } from "./types";
 
@@ -40,6 +49,13 @@ export interface DownloadOptions {
   timeoutMs: number;
   /** Aborts the download (for example on shutdown); the error is retryable. */
   signal?: AbortSignal;
+  /**
+   * Internal addresses (IPs or CIDRs, e.g. `10.0.0.0/8`) that names on the allow-list may resolve
+   * to (CALLSCRIBE_ALLOWED_ADDRESSES). Default none: loopback, private, link-local, … are refused.
+   */
+  allowedAddresses?: readonly string[];
+  /** Resolver (every address of a name); default the system's (`dns.lookup`). Injected by tests. */
+  resolveAll?: ResolveAll;
 }
 
 const permanent = (message: string, cause?: unknown) => new StageError(message, { retryable: false, stage: "download", cause });
@@ -138,6 +154,13 @@ class ByteLimit extends Transform {
 export async function downloadRecording(url: string, destPath: string, options: DownloadOptions): Promise<DownloadResult> {
   const rules = parseAllowedHosts(options.allowedHosts);
   if (rules.length === 0) throw permanent("no allowed hosts are configured: every recording_url is refused");
+  let allowedAddresses;
+  try {
+    allowedAddresses = parseAllowedAddresses(options.allowedAddresses ?? []);
+  } catch (err) {
+    throw permanent((err as Error).message);
+  }
+  const resolveAll = options.resolveAll ?? systemResolveAll;
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const partPath = `${destPath}.part`;
@@ -146,22 +169,35 @@ export async function downloadRecording(url: string, destPath: string, options: 
     if (isStageError(err)) return err;
     if (timeout.aborted) return transient(`download timed out after ${options.timeoutMs} ms`, err);
     if (options.signal?.aborted) return transient("download was aborted", err);
-    const code = (err as { cause?: { code?: string } }).cause?.code;
+    const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      // The recording is still there: retried (with backoff) until space is freed.
+      return transient(`download failed: the disk is full (no space left on device) writing ${dirname(destPath)}`, err);
+    }
     return transient(`download failed: network error${code ? ` (${code})` : ""}`, err);
   };
 
   try {
     let current = checkRecordingUrl(url, rules);
     for (let hop = 0; ; hop++) {
-      const response = await fetch(current, {
-        redirect: "manual",
-        signal,
-        headers: { accept: "audio/*, application/octet-stream;q=0.9, */*;q=0.5", "user-agent": "callscribe-recording-downloader" },
-      });
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel().catch(() => undefined);
-        const location = response.headers.get("location");
-        if (!location) throw permanent(`redirect ${response.status} from ${current.host} has no Location header`);
+      let pinned: PinnedAddress;
+      try {
+        pinned = await resolveAllowedAddress(current.hostname, allowedAddresses, resolveAll);
+      } catch (err) {
+        if (err instanceof AddressRefusedError) throw permanent(`${hop > 0 ? "redirect refused: " : ""}recording_url host ${err.message}`);
+        const code = (err as { code?: string }).code;
+        throw transient(`cannot resolve ${current.hostname}${code ? ` (${code})` : ""}`, err);
+      }
+      const response = await requestPinned(current, pinned, signal);
+      const status = response.statusCode ?? 0;
+      const header = (name: string) => {
+        const v = response.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      if (REDIRECT_STATUSES.has(status)) {
+        response.destroy();
+        const location = header("location");
+        if (!location) throw permanent(`redirect ${status} from ${current.host} has no Location header`);
         if (hop >= MAX_REDIRECTS) throw permanent(`too many redirects (more than ${MAX_REDIRECTS})`);
         let next: string;
         try {
@@ -176,26 +212,49 @@ export async function downloadRecording(url: string, destPath: string, options: 
         }
         continue;
       }
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => undefined);
-        const message = `recording server answered HTTP ${response.status} for ${current.host}${current.pathname}`;
-        throw isRetryableHttpStatus(response.status) ? transient(message) : permanent(message);
+      if (status < 200 || status > 299) {
+        response.destroy();
+        const message = `recording server answered HTTP ${status} for ${current.host}${current.pathname}`;
+        throw isRetryableHttpStatus(status) ? transient(message) : permanent(message);
       }
-      const declared = Number(response.headers.get("content-length") ?? NaN);
+      const declared = Number(header("content-length") ?? NaN);
       if (Number.isFinite(declared) && declared > options.maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
+        response.destroy();
         throw permanent(`recording is ${declared} bytes, over the limit of ${options.maxBytes} bytes`);
       }
-      if (!response.body) throw transient("recording server sent no body");
       await mkdir(dirname(destPath), { recursive: true });
       const limit = new ByteLimit(options.maxBytes);
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>, { signal }), limit, createWriteStream(partPath));
+      await pipeline(response, limit, createWriteStream(partPath), { signal });
       await rename(partPath, destPath);
-      const contentType = response.headers.get("content-type") ?? undefined;
+      const contentType = header("content-type");
       return { path: destPath, bytes: limit.bytes, ...(contentType ? { contentType } : {}) };
     }
   } catch (err) {
     await rm(partPath, { force: true }).catch(() => undefined);
     throw failure(err);
   }
+}
+
+/**
+ * One GET of `url` over a connection to `pinned` (never to whatever the name resolves to later);
+ * the Host header, TLS SNI and the certificate check use the URL's host name.
+ * @returns the response once its headers arrived (the body is not read)
+ */
+function requestPinned(url: URL, pinned: PinnedAddress, signal: AbortSignal): Promise<IncomingMessage> {
+  const lookup: LookupFunction = (_hostname, opts, callback) => {
+    // net.connect asks for every address when it may try several families (autoSelectFamily).
+    if ((opts as { all?: boolean }).all) (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
+    else callback(null, pinned.address, pinned.family);
+  };
+  const options: RequestOptions = {
+    method: "GET",
+    signal,
+    lookup,
+    headers: { accept: "audio/*, application/octet-stream;q=0.9, */*;q=0.5", "user-agent": "callscribe-recording-downloader" },
+  };
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, options, resolve);
+    req.once("error", reject);
+    req.end();
+  });
 }
