@@ -31,10 +31,12 @@ export const RECORDING_QUEUE = "recording-ready";
 /** pg-boss queue that receives `recording-ready` jobs after their last retry failed. */
 export const DEAD_LETTER_QUEUE = "recording-ready-dead";
 
-/** Data of a `recording-ready` job: the call id and the webhook body (a worker needs nothing else). */
+/**
+ * Data of a `recording-ready` job: the call id only. The webhook body, which names people, stays
+ * encrypted in the call row, where the worker reads it; pg-boss's job data is stored in clear.
+ */
 export interface RecordingJobData {
   call_id: string;
-  recording: RecordingReady;
 }
 
 /** Queue tuning. Times in seconds. */
@@ -151,7 +153,7 @@ export class JobQueue {
    */
   static async start(db: Database, cipher: AtRestCipher, options: Partial<QueueOptions> = {}, onError?: (err: Error) => void): Promise<JobQueue> {
     const opts = { ...DEFAULT_QUEUE_OPTIONS, ...options };
-    await migrate(db);
+    await migrate(db, cipher);
     const boss = new PgBoss({
       db: db.pgBossDb(),
       maintenanceIntervalSeconds: opts.maintenanceIntervalSec,
@@ -186,7 +188,7 @@ export class JobQueue {
     return this.db.transaction(async (tx) => {
       const res = await this.calls.withTransaction(tx).createCall(recording, webhookId);
       if (res.created) {
-        const data: RecordingJobData = { call_id: recording.call_id, recording };
+        const data: RecordingJobData = { call_id: recording.call_id };
         await this.boss.send(RECORDING_QUEUE, data, { id: res.jobId, db: this.db.pgBossDb(tx) } as PgBoss.SendOptions);
       }
       return res;

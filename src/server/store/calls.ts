@@ -1,14 +1,16 @@
 /**
  * Repository of recorded calls (table `calls`, see migrations.ts): one row per `call_id`, created
  * by the webhook intake, updated by the job runner stage by stage, read by `GET /v1/calls[/:id]`.
- * Transcripts and analyses are stored as AES-256-GCM envelopes (store/crypto.ts) with the AAD
- * `transcript:<call_id>` / `analysis:<call_id>`.
+ * Transcripts, analyses and the call metadata that identifies people (names, phones, e-mails,
+ * the recording URL: `metadata.ts`) are stored as AES-256-GCM envelopes (store/crypto.ts) with the
+ * AAD `transcript:<call_id>` / `analysis:<call_id>` / `metadata:<call_id>`.
  */
 import { createHash } from "node:crypto";
 import type { Transcript } from "../../contracts";
 import type { AtRestCipher } from "./crypto";
 import { STAGES, type Analysis, type CallStatus, type RecordingReady, type StageName, type StageState } from "./model";
 import type { Queryable } from "./database";
+import { openMetadata, sealMetadata } from "./metadata";
 
 /** A call as the API returns it (`GET /v1/calls/:id`); times are ISO 8601 strings. */
 export interface CallView {
@@ -95,10 +97,11 @@ export class CallRepository {
    */
   async createCall(rr: RecordingReady, webhookId?: string): Promise<{ created: boolean; callId: string; jobId: string }> {
     const jobId = jobIdForCall(rr.call_id);
+    const { visible, sealed } = sealMetadata(this.cipher, rr);
     const ins = await this.db.query<{ call_id: string }>(
-      `INSERT INTO calls (call_id, webhook_id, job_id, metadata, stages) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO calls (call_id, webhook_id, job_id, metadata, metadata_sealed, stages) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT DO NOTHING RETURNING call_id`,
-      [rr.call_id, webhookId ?? null, jobId, JSON.stringify(rr), JSON.stringify(initialStages())],
+      [rr.call_id, webhookId ?? null, jobId, JSON.stringify(visible), sealed, JSON.stringify(initialStages())],
     );
     if (ins.rows.length) return { created: true, callId: rr.call_id, jobId };
     const { rows } = await this.db.query<{ call_id: string; job_id: string }>(
@@ -111,7 +114,7 @@ export class CallRepository {
   /** One call for the API, with the decrypted transcript when done; undefined when unknown. */
   async getCall(callId: string): Promise<CallView | undefined> {
     const { rows } = await this.db.query(
-      `SELECT call_id, status, reason, metadata, stages, created_at, updated_at, delivered_at, audio_deleted_at,
+      `SELECT call_id, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at,
               CASE WHEN status = 'done' THEN transcript END AS transcript,
               CASE WHEN status = 'done' THEN analysis END AS analysis
          FROM calls WHERE call_id = $1`,
@@ -133,7 +136,7 @@ export class CallRepository {
     const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
     const status = opts.status ?? null;
     const { rows } = await this.db.query(
-      `SELECT call_id, status, reason, metadata, stages, created_at, updated_at, delivered_at, audio_deleted_at
+      `SELECT call_id, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at
          FROM calls WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC, call_id LIMIT $2 OFFSET $3`,
       [status, limit, offset],
     );
@@ -150,7 +153,7 @@ export class CallRepository {
   /** What the runner needs; undefined when unknown. */
   async getRunState(callId: string): Promise<CallRunState | undefined> {
     const { rows } = await this.db.query(
-      "SELECT call_id, status, metadata, stages, audio_path, audio_deleted_at, delivered_at FROM calls WHERE call_id = $1",
+      "SELECT call_id, status, metadata, metadata_sealed, stages, audio_path, audio_deleted_at, delivered_at FROM calls WHERE call_id = $1",
       [callId],
     );
     const r = rows[0];
@@ -158,7 +161,7 @@ export class CallRepository {
     return {
       call_id: r.call_id as string,
       status: r.status as CallStatus,
-      metadata: r.metadata as RecordingReady,
+      metadata: openMetadata(this.cipher, r.call_id as string, r.metadata, r.metadata_sealed),
       stages: { ...initialStages(), ...(r.stages as Record<StageName, StageState>) },
       ...(r.audio_path != null && { audio_path: r.audio_path as string }),
       ...(r.audio_deleted_at != null && { audio_deleted_at: iso(r.audio_deleted_at) }),
@@ -248,7 +251,7 @@ export class CallRepository {
       status: r.status as CallStatus,
       ...(r.reason != null && { reason: r.reason as string }),
       stages: { ...initialStages(), ...(r.stages as Record<StageName, StageState>) },
-      metadata: r.metadata as RecordingReady,
+      metadata: openMetadata(this.cipher, r.call_id as string, r.metadata, r.metadata_sealed),
       created_at: iso(r.created_at)!,
       updated_at: iso(r.updated_at)!,
       ...(r.delivered_at != null && { delivered_at: iso(r.delivered_at) }),

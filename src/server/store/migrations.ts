@@ -3,13 +3,18 @@
  * Applied in order, each once, under a transaction-scoped advisory lock so that several worker
  * processes starting together on one PostgreSQL server do not race.
  */
-import type { Database } from "./database";
+import type { AtRestCipher } from "./crypto";
+import type { Database, Queryable } from "./database";
+import { sealMetadata } from "./metadata";
 
 /** Arbitrary constant key of the advisory lock that serialises migrations. */
 const MIGRATION_LOCK = 7_253_001;
 
-/** Ordered migrations; never edit a released one, append a new one. */
-const MIGRATIONS: { version: number; sql: string }[] = [
+/**
+ * Ordered migrations; never edit a released one, append a new one. `sql` runs first, then `run`
+ * (data changes that need code, e.g. the encryption key).
+ */
+const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: AtRestCipher | undefined) => Promise<void> }[] = [
   {
     version: 1,
     sql: `
@@ -58,10 +63,39 @@ const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // What identifies people (participants' names, phones and e-mails, the agent, the recording
+    // URL) is encrypted at rest like transcripts (store/metadata.ts): the full webhook body goes
+    // into metadata_sealed, and metadata keeps only call_id, direction, start_time and crm.
+    // Existing rows are encrypted here; copies of the body in pg-boss's job data are removed
+    // (the worker reads the call row).
+    version: 3,
+    sql: `ALTER TABLE calls ADD COLUMN metadata_sealed bytea`,
+    run: encryptExistingMetadata,
+  },
 ];
 
-/** Apply the migrations that are missing. Safe to call from several processes at once. */
-export async function migrate(db: Database): Promise<void> {
+async function encryptExistingMetadata(tx: Queryable, cipher: AtRestCipher | undefined): Promise<void> {
+  const { rows } = await tx.query<{ call_id: string; metadata: Record<string, unknown> }>("SELECT call_id, metadata FROM calls WHERE metadata_sealed IS NULL");
+  if (rows.length && !cipher) throw new Error("migration 3 encrypts call metadata and needs the encryption key (CALLSCRIBE_ENCRYPTION_KEY)");
+  for (const r of rows) {
+    const { visible, sealed } = sealMetadata(cipher!, r.metadata as never);
+    await tx.query("UPDATE calls SET metadata = $2, metadata_sealed = $3 WHERE call_id = $1", [r.call_id, JSON.stringify(visible), sealed]);
+  }
+  for (const table of ["pgboss.job", "pgboss.archive"]) {
+    const exists = await tx.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [table]);
+    if (exists.rows[0]?.t) {
+      await tx.query(`UPDATE ${table} SET data = data - 'recording' WHERE name IN ('recording-ready', 'recording-ready-dead') AND data ? 'recording'`);
+    }
+  }
+}
+
+/**
+ * Apply the migrations that are missing. Safe to call from several processes at once.
+ * @param cipher the at-rest cipher; needed when existing rows must be encrypted (migration 3)
+ * @throws when a migration fails (nothing of it is applied)
+ */
+export async function migrate(db: Database, cipher?: AtRestCipher): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await tx.query("CREATE TABLE IF NOT EXISTS callscribe_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
@@ -71,6 +105,7 @@ export async function migrate(db: Database): Promise<void> {
       if (m.version <= current) continue;
       // One statement at a time: the extended protocol inside a transaction takes one per call.
       for (const stmt of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
+      await m.run?.(tx, cipher);
       await tx.query("INSERT INTO callscribe_migrations (version) VALUES ($1)", [m.version]);
     }
   });
