@@ -28,6 +28,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import Ajv from "ajv";
 import { ConfigError } from "../config";
+import { dataDirFullError, isDiskFull } from "../store/disk-full";
 import { parseAllowedAddresses } from "./stages/address-policy";
 
 export { ConfigError };
@@ -306,6 +307,7 @@ function readOrCreateKeyFile(dataDir: string, warn: (m: string) => void): Buffer
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (e) {
+    if (isDiskFull(e)) throw dataDirFullError(dataDir);
     throw new ConfigError("CALLSCRIBE_DATA_DIR", `Invalid environment variable CALLSCRIBE_DATA_DIR=${JSON.stringify(dataDir)}: cannot create the folder (${(e as Error).message}).`);
   }
   let text: string | undefined;
@@ -328,6 +330,7 @@ function readOrCreateKeyFile(dataDir: string, warn: (m: string) => void): Buffer
     chmodSync(file, 0o600);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return readOrCreateKeyFile(dataDir, warn);
+    if (isDiskFull(e)) throw dataDirFullError(dataDir);
     throw new ConfigError("CALLSCRIBE_DATA_DIR", `Cannot write the generated key to ${file} (${(e as Error).message}); set CALLSCRIBE_ENCRYPTION_KEY or fix CALLSCRIBE_DATA_DIR.`);
   }
   warn(

@@ -8,6 +8,7 @@
 import type { SpeechEngine } from "../speech/engines/engine";
 import type { CrmRegistry } from "../crm/index";
 import { openDatabase, type Database } from "../store/database";
+import { dataDirFullError, isDiskFull } from "../store/disk-full";
 import type { CallRepository } from "../store/calls";
 import type { PipelineConfig } from "./config";
 import { createAtRestCipher } from "../store/crypto";
@@ -85,6 +86,8 @@ export async function startPipeline(opts: StartPipelineOptions): Promise<Pipelin
     queue = await JobQueue.start(db, cipher, opts.queueOptions, (err) => logger?.error({ err: err.message }, "queue error"));
   } catch (err) {
     if (ownsDb) await db.close();
+    // Migrations write to the embedded store's folder: a full disk shows here too.
+    if (db.kind === "pglite" && isDiskFull(err)) throw dataDirFullError(config.dataDir);
     throw err;
   }
 

@@ -8,10 +8,11 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Transcript } from "../../contracts";
 import type { SpeechEngine } from "../speech/engines/engine";
 import type { CallRunState } from "../store/calls";
+import { isDiskFull } from "../store/disk-full";
 import type { PipelineConfig } from "./config";
 import { DecryptionError, encryptFileInPlace, readEncryptedFile, type AtRestCipher } from "../store/crypto";
 import type { JobQueue, RecordingJobData } from "./queue";
@@ -249,7 +250,12 @@ class CallContext {
         ...(this.signal && { signal: this.signal }),
       });
       // Encrypt at rest right away; the plaintext is removed.
-      await encryptFileInPlace(cipher, res.path, dest, audioAad(this.callId));
+      try {
+        await encryptFileInPlace(cipher, res.path, dest, audioAad(this.callId));
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        throw new StageError(`the disk is full (no space left on device) writing ${dirname(dest)}`, { retryable: true, stage: "download", cause: err });
+      }
     } finally {
       await rm(part, { force: true });
     }

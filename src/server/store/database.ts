@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { dataDirFullError, isDiskFull } from "./disk-full";
 
 /** Anything that runs one parameterised statement: the database, or a transaction. */
 export interface Queryable {
@@ -31,8 +32,16 @@ export interface Database extends Queryable {
  * other queries while a transaction is open, so transactions never interleave.
  */
 export async function openPgliteDatabase(dir: string): Promise<Database> {
-  mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(dir);
+  let pglite: PGlite;
+  try {
+    mkdirSync(dir, { recursive: true });
+    pglite = await PGlite.create(dir);
+  } catch (err) {
+    if (isDiskFull(err)) throw dataDirFullError(dir);
+    // PGlite's file-system errors carry only an errno; say where.
+    if ((err as Error)?.name === "ErrnoError") throw new Error(`cannot open the embedded database in ${dir}: file system error (errno ${(err as { errno?: number }).errno})`, { cause: err });
+    throw err;
+  }
   const db: Database = {
     kind: "pglite",
     async query<R>(sql: string, params?: unknown[]) {
@@ -112,7 +121,10 @@ export async function openPostgresDatabase(url: string, options: { max?: number 
   return db;
 }
 
-/** The configured store: PostgreSQL when `databaseUrl` is set, else PGlite in `<dataDir>/pglite`. */
+/**
+ * The configured store: PostgreSQL when `databaseUrl` is set, else PGlite in `<dataDir>/pglite`.
+ * @throws ConfigError (CALLSCRIBE_DATA_DIR) naming the folder when the data directory is full
+ */
 export async function openDatabase(config: { dataDir: string; databaseUrl?: string }): Promise<Database> {
   return config.databaseUrl ? openPostgresDatabase(config.databaseUrl) : openPgliteDatabase(`${config.dataDir}/pglite`);
 }

@@ -33,6 +33,7 @@ import { dirname } from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AddressRefusedError, parseAllowedAddresses, resolveAllowedAddress, systemResolveAll, type PinnedAddress, type ResolveAll } from "./address-policy";
+import { isDiskFull } from "../../store/disk-full";
 import { isRetryableHttpStatus, isStageError, StageError } from "./errors";
 import type { DownloadResult } from "./types";
 
@@ -170,7 +171,7 @@ export async function downloadRecording(url: string, destPath: string, options: 
     if (timeout.aborted) return transient(`download timed out after ${options.timeoutMs} ms`, err);
     if (options.signal?.aborted) return transient("download was aborted", err);
     const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-    if (code === "ENOSPC" || code === "EDQUOT") {
+    if (isDiskFull(err)) {
       // The recording is still there: retried (with backoff) until space is freed.
       return transient(`download failed: the disk is full (no space left on device) writing ${dirname(destPath)}`, err);
     }
