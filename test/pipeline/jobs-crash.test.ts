@@ -67,12 +67,13 @@ describe("kill -9 of the embedded server mid-job (PGlite)", () => {
     const call = await waitFor(async () => {
       const c = await pipeline!.calls.getCall("crash-1");
       return c?.status === "done" || c?.status === "failed" ? c : undefined;
-    }, 90_000, "the call to finish after the restart");
+    }, 150_000, "the call to finish after the restart");
     expect(call.reason).toBeUndefined();
     expect(call.status).toBe("done");
     // Retried within a minute of the kill, far inside the 1800 s job timeout.
     expect(Date.parse(call.stages.transcribe.startedAt!)).toBeGreaterThan(Date.parse(atRestart!.stages.transcribe.startedAt!));
-    expect(Date.now() - killedAt).toBeLessThan(60_000);
+    // The retry started within a minute of the kill (the whole call may take longer on a loaded machine).
+    expect(Date.parse(call.stages.transcribe.startedAt!) - killedAt).toBeLessThan(60_000);
     expect(call.stages.download).toMatchObject({ status: "done", attempts: 1 });
     expect(call.stages.decode).toMatchObject({ status: "done", attempts: 1 });
     expect(call.stages.transcribe).toMatchObject({ status: "done", attempts: 2 });
@@ -82,5 +83,5 @@ describe("kill -9 of the embedded server mid-job (PGlite)", () => {
     expect(wordRecall(call.transcript!.text, RECORDINGS.long.reference)).toBeGreaterThanOrEqual(0.5);
     const job = (await pipeline.db.query<{ state: string; retry_count: number }>("SELECT state::text AS state, retry_count FROM pgboss.job WHERE name = $1", [RECORDING_QUEUE])).rows;
     expect(job).toEqual([{ state: "completed", retry_count: 1 }]);
-  }, 180_000);
+  }, 240_000);
 });
