@@ -251,6 +251,8 @@ function requestPinned(url: URL, pinned: PinnedAddress, signal: AbortSignal): Pr
     method: "GET",
     signal,
     lookup,
+    // A fresh connection each time: a pooled socket is keyed by host name, not by the checked address.
+    agent: false,
     headers: { accept: "audio/*, application/octet-stream;q=0.9, */*;q=0.5", "user-agent": "callscribe-recording-downloader" },
   };
   return new Promise((resolve, reject) => {
