@@ -215,7 +215,8 @@ export async function downloadRecording(url: string, destPath: string, options: 
       }
       if (status < 200 || status > 299) {
         response.destroy();
-        const message = `recording server answered HTTP ${status} for ${current.host}${current.pathname}`;
+        // Host only: the stored reason is in clear, and a recording's path may name a person (e.g. a phone number).
+        const message = `recording server answered HTTP ${status} for ${current.host}`;
         throw isRetryableHttpStatus(status) ? transient(message) : permanent(message);
       }
       const declared = Number(header("content-length") ?? NaN);
