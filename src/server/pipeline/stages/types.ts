@@ -44,15 +44,8 @@ export interface DownloadResult {
   contentType?: string;
 }
 
-/** Decoded audio: one Float32Array per channel, samples in [-1, 1] at `sampleRate` Hz. */
-export interface DecodedAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-  /** Seconds. */
-  duration: number;
-  /** Container/codec detected, e.g. `wav/pcm`, `wav/mulaw`, `mp3`, `flac`, `ogg/opus`. */
-  format: string;
-}
+/** Decoded audio (the audio module's one type): one Float32Array per channel, samples in [-1, 1] at `sampleRate` Hz. */
+export type { DecodedAudio } from "../../speech/audio/pcm";
 
 /** Analysis of a transcript (on-premise NLP by default, optionally an OpenAI-compatible LLM). */
 export interface Analysis {

@@ -1,10 +1,24 @@
 /**
- * Turn a pre-recorded request body into what engines consume: mono 16 kHz PCM16 per transcribed
- * channel. Containers are recognised by their magic bytes (WAV, FLAC); anything else needs
- * `encoding` + `sample_rate` (+ `channels`) as Deepgram requires for raw audio.
+ * The one entry point for decoding audio, used by the speech routes (`POST /v1/listen`: WAV, FLAC
+ * or raw) and the recorded-call pipeline (WAV, FLAC, MP3, Ogg Opus), and turning it into what
+ * engines consume: mono 16 kHz PCM16 per transcribed channel. Containers are recognised by their
+ * magic bytes (see `container.ts`); a body that is none needs `encoding` + `sample_rate`
+ * (+ `channels`) as Deepgram requires for raw audio.
+ *
+ * | container | decoder |
+ * |---|---|
+ * | WAV (PCM 8–32 bit, float, μ-law, A-law, IMA ADPCM) | `wavefile` (`wav.ts`) |
+ * | FLAC | `@wasm-audio-decoders/flac` (`flac.ts`) |
+ * | Ogg Opus | `ogg-opus-decoder`, always 48 kHz out (`ogg-opus.ts`) |
+ * | MP3 | `mpg123-decoder` (`mp3.ts`) |
+ *
+ * No ffmpeg.
  */
 import { ENGINE_SAMPLE_RATE } from "../engines/engine";
+import { sniffContainer } from "./container";
 import { decodeFlac, looksLikeFlac } from "./flac";
+import { decodeMp3 } from "./mp3";
+import { decodeOggOpus } from "./ogg-opus";
 import { AudioDecodeError, downmix, float32ToInt16, type DecodedAudio } from "./pcm";
 import { decodeRaw, type RawEncoding } from "./raw";
 import { Quality, resample } from "./resample";
@@ -36,6 +50,35 @@ export async function decodeAudioBody(
   throw new AudioDecodeError(
     "unrecognised audio: the body is neither WAV nor FLAC; for raw audio set encoding (linear16, mulaw or alaw) and sample_rate",
   );
+}
+
+/**
+ * Decode a recording file of any supported container (WAV, FLAC, MP3, Ogg Opus), recognised by
+ * its first bytes; every channel kept separate.
+ * @returns planar floats in [-1, 1], the sample rate in Hz, the duration in seconds and the
+ *   detected `format` (`wav/pcm`, `wav/mulaw`, `wav/alaw`, `wav/float`, `wav/adpcm`, `flac`, `mp3`, `ogg/opus`)
+ * @throws AudioDecodeError for empty, unknown, unsupported or corrupt audio
+ */
+export async function decodeAudioFile(bytes: Uint8Array): Promise<DecodedAudio> {
+  if (bytes.length === 0) throw new AudioDecodeError("the recording is empty (0 bytes)");
+  const container = sniffContainer(bytes);
+  try {
+    switch (container) {
+      case "wav":
+        return decodeWav(bytes);
+      case "flac":
+        return await decodeFlac(bytes);
+      case "ogg":
+        return await decodeOggOpus(bytes);
+      case "mp3":
+        return await decodeMp3(bytes);
+      default:
+        throw new AudioDecodeError("unrecognised audio format: not WAV, FLAC, MP3 or Ogg Opus (checked the file's first bytes)");
+    }
+  } catch (err) {
+    if (err instanceof AudioDecodeError) throw err;
+    throw new AudioDecodeError(`cannot decode the ${container ?? "recording"}: ${(err as Error).message}`);
+  }
 }
 
 /**

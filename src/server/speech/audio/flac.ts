@@ -37,7 +37,12 @@ export async function decodeFlac(bytes: Uint8Array): Promise<DecodedAudio> {
       const why = decoded.errors.map((e) => e.message).join("; ");
       throw new AudioDecodeError(`FLAC stream decoded to no samples${why ? `: ${why}` : ""}`);
     }
-    return { sampleRate: decoded.sampleRate, channels: decoded.channelData.map((ch) => ch.subarray(0, decoded.samplesDecoded)) };
+    return {
+      sampleRate: decoded.sampleRate,
+      channels: decoded.channelData.map((ch) => ch.subarray(0, decoded.samplesDecoded)),
+      duration: decoded.samplesDecoded / decoded.sampleRate,
+      format: "flac",
+    };
   } catch (err) {
     if (err instanceof AudioDecodeError) throw err;
     throw new AudioDecodeError(`cannot decode FLAC: ${(err as Error).message}`);

@@ -5,11 +5,16 @@
 
 /**
  * Decoded audio, planar: `channels[c][i]` is sample `i` of channel `c`, a float in [-1, 1].
- * `sampleRate` in Hz. All channels have the same length.
+ * `sampleRate` in Hz. All channels have the same length. The one decoded-audio type of the server:
+ * the speech routes and the recorded-call pipeline both decode with `speech/audio/`.
  */
 export interface DecodedAudio {
   sampleRate: number;
   channels: Float32Array[];
+  /** Seconds (`channels[0].length / sampleRate`). */
+  duration: number;
+  /** Container/codec detected: `wav/pcm`, `wav/float`, `wav/mulaw`, `wav/alaw`, `wav/adpcm`, `flac`, `mp3`, `ogg/opus`, or the raw encoding (`linear16`, `mulaw`, `alaw`). */
+  format: string;
 }
 
 /** Raised for input that is not audio we can decode. `message` says what was wrong, for the client. */
@@ -18,6 +23,19 @@ export class AudioDecodeError extends Error {
     super(message);
     this.name = "AudioDecodeError";
   }
+}
+
+/**
+ * The decoded channels cut to `samples`, or an AudioDecodeError when a decoder produced nothing.
+ * @param what the codec, for the message (`MP3`, `Ogg Opus`)
+ * @param errors the decoder's frame errors, the first three quoted in the message
+ */
+export function checkDecoded(channels: Float32Array[], samples: number, sampleRate: number, what: string, errors: { message: string }[] = []): Float32Array[] {
+  if (samples <= 0 || channels.length === 0 || !(sampleRate > 0)) {
+    const why = errors.map((e) => e.message).slice(0, 3).join("; ");
+    throw new AudioDecodeError(`${what} decoded to no audio samples: the file is corrupt or truncated${why ? ` (${why})` : ""}`);
+  }
+  return channels.map((c) => c.subarray(0, samples));
 }
 
 /**

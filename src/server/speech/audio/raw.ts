@@ -38,7 +38,8 @@ export function decodeRaw(bytes: Uint8Array, encoding: RawEncoding, sampleRate: 
   const usable = bytes.length - (bytes.length % frameBytes);
   if (usable === 0) throw new AudioDecodeError(`raw ${encoding} body is shorter than one ${channelCount}-channel frame`);
   const pcm = decodeFrames(bytes.subarray(0, usable), encoding);
-  return { sampleRate, channels: deinterleave(pcm, channelCount).map(int16ToFloat32) };
+  const frames = pcm.length / channelCount;
+  return { sampleRate, channels: deinterleave(pcm, channelCount).map(int16ToFloat32), duration: frames / sampleRate, format: encoding };
 }
 
 /**
