@@ -16,6 +16,7 @@
  * | CALLSCRIBE_MAX_RECORDING_BYTES | largest recording to download, bytes | 209715200 (200 MiB) |
  * | CALLSCRIBE_DOWNLOAD_TIMEOUT_MS | time limit of one download, ms | 120000 |
  * | CALLSCRIBE_WORKERS | pipeline jobs run concurrently per process | 1 |
+ * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest recording transcribed, seconds, 1–86400; longer fails the call at decode (no retries) | 14400 (4 h) |
  *
  * An empty variable counts as unset. Secrets (webhook secret, encryption key, LLM key) are never
  * echoed in errors.
@@ -25,6 +26,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import Ajv from "ajv";
 import { ConfigError } from "../config";
+import { DEFAULT_MAX_AUDIO_SECONDS } from "../speech/audio/limits";
 
 export { ConfigError };
 
@@ -56,6 +58,8 @@ export interface PipelineConfig {
   downloadTimeoutMs: number;
   /** Concurrent pipeline jobs per process. */
   workers: number;
+  /** Longest recording transcribed, seconds (unset: {@link DEFAULT_MAX_AUDIO_SECONDS}). */
+  maxAudioSeconds?: number;
 }
 
 /** Options of {@link loadPipelineConfig}. */
@@ -90,6 +94,7 @@ const ENV_SCHEMA = {
     LLM_API_KEY: { type: "string", minLength: 1, pattern: "^\\S+$" },
     LLM_MODEL: { type: "string", minLength: 1, maxLength: 200 },
     CALLSCRIBE_MAX_RECORDING_BYTES: { type: "integer", minimum: 1024, maximum: 10 * 1024 * 1024 * 1024 },
+    CALLSCRIBE_MAX_AUDIO_SECONDS: { type: "integer", minimum: 1, maximum: 86_400 },
     CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: { type: "integer", minimum: 100, maximum: 3_600_000 },
     CALLSCRIBE_WORKERS: { type: "integer", minimum: 1, maximum: 64 },
   },
@@ -110,6 +115,7 @@ const RULES: Record<VarName, string> = {
   LLM_API_KEY: "a key without spaces",
   LLM_MODEL: "a model name",
   CALLSCRIBE_MAX_RECORDING_BYTES: "a whole number of bytes from 1024 to 10737418240",
+  CALLSCRIBE_MAX_AUDIO_SECONDS: "a whole number of seconds from 1 to 86400",
   CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: "a whole number of milliseconds from 100 to 3600000",
   CALLSCRIBE_WORKERS: "a whole number from 1 to 64",
 };
@@ -263,6 +269,7 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env, options
     topics,
     ...(llm && { llm }),
     maxRecordingBytes: (picked.CALLSCRIBE_MAX_RECORDING_BYTES as number | undefined) ?? 200 * 1024 * 1024,
+    maxAudioSeconds: (picked.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     downloadTimeoutMs: (picked.CALLSCRIBE_DOWNLOAD_TIMEOUT_MS as number | undefined) ?? 120_000,
     workers: (picked.CALLSCRIBE_WORKERS as number | undefined) ?? 1,
   };

@@ -44,8 +44,8 @@ export interface DownloadResult {
   contentType?: string;
 }
 
-/** Decoded audio (the audio module's one type): one Float32Array per channel, samples in [-1, 1] at `sampleRate` Hz. */
-export type { DecodedAudio } from "../../speech/audio/pcm";
+/** A recording decoded for the engine (the audio module's type): mono 16 kHz PCM16 per channel, with its source's rate, duration and format. */
+export type { EngineAudio } from "../../speech/audio/engine-audio";
 
 /** Analysis of a transcript (on-premise NLP by default, optionally an OpenAI-compatible LLM). */
 export interface Analysis {

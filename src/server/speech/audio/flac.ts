@@ -10,7 +10,7 @@ export function looksLikeFlac(bytes: Uint8Array): boolean {
 }
 
 /** Offset of "fLaC" at the start, or after an ID3v2 tag; -1 when absent. */
-function flacStart(bytes: Uint8Array): number {
+export function flacStart(bytes: Uint8Array): number {
   const isMarker = (o: number) =>
     bytes.length >= o + 4 && bytes[o] === 0x66 && bytes[o + 1] === 0x4c && bytes[o + 2] === 0x61 && bytes[o + 3] === 0x43;
   if (isMarker(0)) return 0;
