@@ -7,7 +7,9 @@
  *   answered 413 naming the limit, and RSS stays within +300 MB during the attack and comes back
  *   to within +150 MB after (at 2902bfe each request decoded all 4.5 h to Float32, several GB);
  * - real corpus WAVs whose header claims 100 Hz or 1 Hz: 400 naming the supported rates (1 Hz
- *   was a 500), and the same header on the live WebSocket: close 1008.
+ *   was a 500), and the same header on the live WebSocket: close 1008;
+ * - jfk.flac (the same speech on both channels) with multichannel=true: per channel, as Deepgram
+ *   answers, but transcribed once and the result repeated (item 18).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -130,4 +132,19 @@ describe("absurd sample rates", () => {
     expect(code).toBe(1008);
     expect(reason).toMatch(/100 Hz.*8000–48000 Hz/);
   }, 60_000);
+});
+
+describe("identical channels on POST /v1/listen", () => {
+  it("answers multichannel=true on jfk.flac with both channels, the same words on each", async () => {
+    const jfk = readFileSync(`${corpusDir()}/read_en/other/jfk.flac`);
+    const res = await post(jfk, "?multichannel=true&model=pocketsphinx");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { metadata: { channels: number; duration: number }; results: { channels: { alternatives: { transcript: string }[] }[] } };
+    expect(body.metadata.channels).toBe(2);
+    expect(body.metadata.duration).toBeCloseTo(11, 1);
+    expect(body.results.channels).toHaveLength(2);
+    const [left, right] = body.results.channels.map((c) => c.alternatives[0].transcript);
+    expect(left.split(" ").length).toBeGreaterThan(10);
+    expect(right).toBe(left);
+  }, 120_000);
 });
