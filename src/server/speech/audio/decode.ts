@@ -9,16 +9,16 @@
  * |---|---|
  * | WAV (PCM 8–32 bit, float, μ-law, A-law, IMA ADPCM) | `wavefile` (`wav.ts`) |
  * | FLAC | `@wasm-audio-decoders/flac` (`flac.ts`) |
- * | Ogg Opus | `ogg-opus-decoder`, always 48 kHz out (`ogg-opus.ts`) |
- * | MP3 | `mpg123-decoder` (`mp3.ts`) |
+ * | Ogg Opus | `ogg-opus-decoder`, always 48 kHz out (`chunks.ts`) |
+ * | MP3 | `mpg123-decoder` (`chunks.ts`) |
  *
- * No ffmpeg.
+ * No ffmpeg. Requests and recorded calls use `engine-audio.ts` (chunked, with the duration and
+ * sample-rate limits); the whole-file functions here serve tools, benchmarks and tests.
  */
 import { ENGINE_SAMPLE_RATE } from "../engines/engine";
+import { openContainer } from "./chunks";
 import { sniffContainer } from "./container";
 import { decodeFlac, looksLikeFlac } from "./flac";
-import { decodeMp3 } from "./mp3";
-import { decodeOggOpus } from "./ogg-opus";
 import { AudioDecodeError, downmix, float32ToInt16, type DecodedAudio } from "./pcm";
 import { decodeRaw, type RawEncoding } from "./raw";
 import { Quality, resample } from "./resample";
@@ -62,22 +62,29 @@ export async function decodeAudioBody(
 export async function decodeAudioFile(bytes: Uint8Array): Promise<DecodedAudio> {
   if (bytes.length === 0) throw new AudioDecodeError("the recording is empty (0 bytes)");
   const container = sniffContainer(bytes);
+  if (!container) throw new AudioDecodeError("unrecognised audio format: not WAV, FLAC, MP3 or Ogg Opus (checked the file's first bytes)");
   try {
-    switch (container) {
-      case "wav":
-        return decodeWav(bytes);
-      case "flac":
-        return await decodeFlac(bytes);
-      case "ogg":
-        return await decodeOggOpus(bytes);
-      case "mp3":
-        return await decodeMp3(bytes);
-      default:
-        throw new AudioDecodeError("unrecognised audio format: not WAV, FLAC, MP3 or Ogg Opus (checked the file's first bytes)");
+    const source = await openContainer(bytes, container);
+    const parts: Float32Array[][] = [];
+    let frames = 0;
+    for await (const chunk of source.chunks()) {
+      parts.push(chunk);
+      frames += chunk[0].length;
     }
+    const channels = Array.from({ length: parts[0]?.length ?? source.info.channels }, (_, c) => {
+      const out = new Float32Array(frames);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p[c], o);
+        o += p[c].length;
+      }
+      return out;
+    });
+    const { sampleRate, format } = source.info;
+    return { sampleRate, channels, duration: frames / sampleRate, format };
   } catch (err) {
     if (err instanceof AudioDecodeError) throw err;
-    throw new AudioDecodeError(`cannot decode the ${container ?? "recording"}: ${(err as Error).message}`);
+    throw new AudioDecodeError(`cannot decode the ${container}: ${(err as Error).message}`);
   }
 }
 

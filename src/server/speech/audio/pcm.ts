@@ -26,19 +26,6 @@ export class AudioDecodeError extends Error {
 }
 
 /**
- * The decoded channels cut to `samples`, or an AudioDecodeError when a decoder produced nothing.
- * @param what the codec, for the message (`MP3`, `Ogg Opus`)
- * @param errors the decoder's frame errors, the first three quoted in the message
- */
-export function checkDecoded(channels: Float32Array[], samples: number, sampleRate: number, what: string, errors: { message: string }[] = []): Float32Array[] {
-  if (samples <= 0 || channels.length === 0 || !(sampleRate > 0)) {
-    const why = errors.map((e) => e.message).slice(0, 3).join("; ");
-    throw new AudioDecodeError(`${what} decoded to no audio samples: the file is corrupt or truncated${why ? ` (${why})` : ""}`);
-  }
-  return channels.map((c) => c.subarray(0, samples));
-}
-
-/**
  * Signed 16-bit samples to floats in [-1, 1]: negative values divided by 32768, positive by 32767,
  * the convention of `wavefile` (so raw and WAV bodies decode to identical floats).
  */
