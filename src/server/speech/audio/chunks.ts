@@ -26,6 +26,8 @@ export interface AudioSourceInfo {
   format: string;
   /** Frames (samples per channel) the header declares, when it does (WAV: the data in hand; FLAC: STREAMINFO total samples, 0 = unknown). */
   declaredFrames?: number;
+  /** True when `declaredFrames` is counted from the bytes in hand (WAV, raw), not a claim the data may not back (FLAC). */
+  exact?: boolean;
 }
 
 /** A recording opened for chunked decoding. */
@@ -113,7 +115,7 @@ export function openWav(bytes: Uint8Array): ChunkedAudio {
     // RF64, or a layout we do not slice: the whole-file reader (bounded by the body size).
     const whole = decodeWav(bytes);
     return {
-      info: { sampleRate: whole.sampleRate, channels: whole.channels.length, format: whole.format, declaredFrames: whole.channels[0].length },
+      info: { sampleRate: whole.sampleRate, channels: whole.channels.length, format: whole.format, declaredFrames: whole.channels[0].length, exact: true },
       warnings: [],
       async *chunks() {
         for (let f = 0; f < whole.channels[0].length; f += CHUNK_FRAMES) yield whole.channels.map((c) => c.subarray(f, f + CHUNK_FRAMES));
@@ -130,7 +132,7 @@ export function openWav(bytes: Uint8Array): ChunkedAudio {
   const framesPerBlock = wavFrames(layout, layout.blockAlign);
   const bytesPerChunk = layout.blockAlign * Math.max(1, Math.floor(CHUNK_FRAMES / Math.max(1, framesPerBlock)));
   return {
-    info: { sampleRate: layout.sampleRate, channels: layout.channels, format, declaredFrames: wavFrames(layout, layout.dataBytes) },
+    info: { sampleRate: layout.sampleRate, channels: layout.channels, format, declaredFrames: wavFrames(layout, layout.dataBytes), exact: true },
     warnings,
     async *chunks() {
       if (layout.dataBytes === 0) throw new AudioDecodeError("WAV file has no audio samples");
@@ -311,7 +313,7 @@ export function openRaw(bytes: Uint8Array, encoding: RawEncoding, sampleRate: nu
   const frames = Math.floor(bytes.length / frameBytes);
   if (frames === 0) throw new AudioDecodeError(`raw ${encoding} body is shorter than one ${channels}-channel frame`);
   return {
-    info: { sampleRate, channels, format: encoding, declaredFrames: frames },
+    info: { sampleRate, channels, format: encoding, declaredFrames: frames, exact: true },
     warnings: [],
     async *chunks() {
       for (let f = 0; f < frames; f += CHUNK_FRAMES) {

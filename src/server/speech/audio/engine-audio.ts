@@ -12,7 +12,9 @@
  * Memory: each chunk (a few seconds) is decoded, resampled (libsamplerate, medium quality, its
  * filter state kept across chunks) and converted to PCM16 at once; the only full-length copy is
  * the PCM16 at 16 kHz that the engine receives: 32 KB per second per channel (≈ 460 MB for 4 h of
- * mono), never Float32 at the source rate.
+ * mono), never Float32 at the source rate. It is preallocated when the length is counted from the
+ * bytes in hand (WAV, raw); otherwise (FLAC, MP3, Ogg) collected in chunks and joined once at the
+ * end, never preallocated from a header's claim. At most {@link MAX_CHANNELS} channels.
  *
  * Identical channels: a mono call stored as stereo carries the same audio on both channels.
  * While decoding, the normalised correlation of every channel with channel 0 is accumulated
@@ -31,6 +33,9 @@ import { Quality, StreamResampler } from "./resample";
 import { looksLikeWav } from "./wav";
 
 export { DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES };
+
+/** Most channels accepted from any container (as for raw and live audio). */
+export const MAX_CHANNELS = 16;
 
 /** Correlation with channel 0 at or above which a channel counts as a copy of it. */
 export const IDENTICAL_CHANNEL_CORRELATION = 0.98;
@@ -187,14 +192,17 @@ export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngin
   const source = await openSource(bytes, options);
   const { info } = source;
   checkRate(info.sampleRate, info.format);
-  if (!(info.channels >= 1)) throw new AudioDecodeError(`the ${info.format} audio has ${info.channels} channels`);
+  if (!(info.channels >= 1 && info.channels <= MAX_CHANNELS)) {
+    throw new AudioDecodeError(`the ${info.format} audio has ${info.channels} channels; supported: 1–${MAX_CHANNELS}`);
+  }
   const maxFrames = Math.floor(options.maxSeconds * info.sampleRate);
   if (info.declaredFrames !== undefined && info.declaredFrames > maxFrames) {
     throw tooLong(options.maxSeconds, `the ${info.format} header declares ${Math.round(info.declaredFrames / info.sampleRate)} s of audio,`);
   }
   const ratio = ENGINE_SAMPLE_RATE / info.sampleRate;
   const outputs = options.channels === "downmix" ? 1 : info.channels;
-  const expected = info.declaredFrames !== undefined ? Math.floor(info.declaredFrames * ratio) : undefined;
+  // Preallocate only for a length counted from the bytes in hand: a FLAC header may claim hours the data does not hold.
+  const expected = info.exact && info.declaredFrames !== undefined ? Math.floor(info.declaredFrames * ratio) : undefined;
   const resamplers = await Promise.all(Array.from({ length: outputs }, () => StreamResampler.create(info.sampleRate, ENGINE_SAMPLE_RATE, Quality.medium)));
   const collectors = Array.from({ length: outputs }, () => new Int16Collector(expected));
   const similarity = new ChannelSimilarity(info.channels);
