@@ -26,8 +26,7 @@ import { loadPipelineConfig, redactUrl, type PipelineConfig } from "../src/serve
 import { intakePlugin, RECORDING_READY_PATH } from "../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../src/server/pipeline/pipeline";
 import { RECORDING_QUEUE } from "../src/server/pipeline/queue";
-import { decodeRecording } from "../src/server/pipeline/stages/decode";
-import { toEngineChannels } from "../src/server/speech/audio/decode";
+import { decodeAudioFile, toEngineChannels } from "../src/server/speech/audio/decode";
 import { createPocketSphinxEngine } from "../src/server/speech/engines/pocketsphinx/index";
 import type { SpeechEngine } from "../src/server/speech/engines/engine";
 
@@ -212,7 +211,7 @@ async function benchWorkers(
 
 /** Bare engine time: `engine.transcribe` on the file's 16 kHz mono PCM (decode and resample not counted). */
 async function bareTranscribeSec(engine: SpeechEngine, entry: CorpusEntry): Promise<number> {
-  const audio = await decodeRecording(readFileSync(entry.path));
+  const audio = await decodeAudioFile(readFileSync(entry.path));
   const [pcm] = await toEngineChannels(audio, false);
   const t0 = performance.now();
   await engine.transcribe(pcm, { language: "en" });

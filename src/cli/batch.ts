@@ -4,7 +4,9 @@
  * and its result is written as `<name>.json`: `{file, format, transcript, analysis}`, where
  * `transcript` is the `fdc3.transcript` with the analysis fields (summary, topics, sentiment, key
  * phrases, action items) filled in, exactly as `GET /v1/calls/:id` shows it. A file that fails
- * (corrupt, unsupported) is reported and skipped; the batch goes on.
+ * (corrupt, unsupported) is reported and skipped; the batch goes on. A file the decoder could only
+ * partly read (a WAV cut short) is transcribed as far as it goes and reported with its warnings,
+ * which its JSON also carries (`warnings`).
  */
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
@@ -26,9 +28,9 @@ export interface BatchItem {
   output: string;
 }
 
-/** Outcome of one file. `seconds`: wall time of its stages. */
+/** Outcome of one file. `seconds`: wall time of its stages; `warnings`: what the decoder noticed (e.g. `truncated: …`), empty when none. */
 export type BatchResult =
-  | { input: string; output: string; ok: true; audioSec: number; seconds: number; format: string }
+  | { input: string; output: string; ok: true; audioSec: number; seconds: number; format: string; warnings: string[] }
   | { input: string; ok: false; error: string; seconds: number };
 
 /** Options of {@link runBatch}. */
@@ -94,6 +96,8 @@ export function callIdForFile(path: string): string {
 export interface BatchOutput {
   file: string;
   format: string;
+  /** Decoder warnings, present only when there are some (e.g. `truncated: …`). */
+  warnings?: string[];
   transcript: Transcript;
   analysis: Analysis;
 }
@@ -102,16 +106,22 @@ export interface BatchOutput {
  * Transcribe one file through the stages and write its JSON.
  * @throws the stage's error (StageError for corrupt or unsupported audio)
  */
-export async function transcribeFile(item: BatchItem, engine: SpeechEngine, analysisOptions: BatchOptions["analysis"]): Promise<{ audioSec: number; format: string }> {
+export async function transcribeFile(item: BatchItem, engine: SpeechEngine, analysisOptions: BatchOptions["analysis"]): Promise<{ audioSec: number; format: string; warnings: string[] }> {
   const bytes = await readFile(item.input);
   const audio = await decodeRecording(bytes);
   const meta: RecordingReady = { call_id: callIdForFile(item.input), recording_url: pathToFileURL(item.input).href };
   const transcript = await transcribeRecording(engine, audio, meta);
   const analysis = await analyzeTranscript(transcript, { taxonomy: analysisOptions.topics, ...(analysisOptions.llm && { llm: analysisOptions.llm }) });
-  const out: BatchOutput = { file: item.input, format: audio.format, transcript: transcriptWithAnalysis(transcript, analysis), analysis };
+  const out: BatchOutput = {
+    file: item.input,
+    format: audio.format,
+    ...(audio.warnings.length > 0 ? { warnings: audio.warnings } : {}),
+    transcript: transcriptWithAnalysis(transcript, analysis),
+    analysis,
+  };
   await mkdir(dirname(item.output), { recursive: true });
   await writeFile(item.output, JSON.stringify(out, null, 2) + "\n");
-  return { audioSec: audio.duration, format: audio.format };
+  return { audioSec: audio.duration, format: audio.format, warnings: audio.warnings };
 }
 
 /** Run the batch, `concurrency` files at a time; never throws for a bad file. @returns one result per item, in item order */
@@ -126,8 +136,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult[]> {
       const started = performance.now();
       let result: BatchResult;
       try {
-        const { audioSec, format } = await transcribeFile(item, engine, options.analysis);
-        result = { input: item.input, output: item.output, ok: true, audioSec, format, seconds: (performance.now() - started) / 1000 };
+        const { audioSec, format, warnings } = await transcribeFile(item, engine, options.analysis);
+        result = { input: item.input, output: item.output, ok: true, audioSec, format, warnings, seconds: (performance.now() - started) / 1000 };
       } catch (err) {
         result = { input: item.input, ok: false, error: err instanceof Error ? err.message : String(err), seconds: (performance.now() - started) / 1000 };
       }

@@ -6,7 +6,10 @@
  * `<out>/<name>.json` per file (see `batch.ts`). Failed files are listed and skipped.
  * Analysis settings come from CALLSCRIBE_TOPICS and LLM_BASE_URL / LLM_API_KEY / LLM_MODEL.
  *
- * Exit codes: 0 all files done; 1 some file failed; 2 usage or configuration error.
+ * A file transcribed with decoder warnings (e.g. a truncated WAV) is listed as `WARNING` with the
+ * reason, and counted in the summary.
+ *
+ * Exit codes: 0 all files done (some perhaps with warnings); 1 some file failed; 2 usage or configuration error.
  */
 import { parseArgs } from "node:util";
 import { MultiBar, Presets } from "cli-progress";
@@ -67,6 +70,7 @@ async function main(): Promise<number> {
     bars.update();
   };
   let failed = 0;
+  let warned = 0;
 
   const engine = createPocketSphinxEngine({ poolSize: concurrency });
   let results: BatchResult[];
@@ -78,7 +82,11 @@ async function main(): Promise<number> {
       concurrency,
       analysis,
       onResult: (r) => {
-        if (r.ok) say(`ok      ${r.input} → ${r.output} (${r.audioSec.toFixed(1)} s audio, ${r.format}, ${r.seconds.toFixed(1)} s)`);
+        if (r.ok && r.warnings.length > 0) {
+          // Transcribed, but not all of it (e.g. a WAV cut short): never a plain "ok".
+          warned++;
+          say(`WARNING ${r.input} → ${r.output} (${r.audioSec.toFixed(1)} s audio, ${r.format}): ${r.warnings.join("; ")}`);
+        } else if (r.ok) say(`ok      ${r.input} → ${r.output} (${r.audioSec.toFixed(1)} s audio, ${r.format}, ${r.seconds.toFixed(1)} s)`);
         else {
           failed++;
           say(`FAILED  ${r.input}: ${r.error}`);
@@ -91,7 +99,7 @@ async function main(): Promise<number> {
     await engine.close();
   }
   const done = results.filter((r) => r.ok).length;
-  process.stderr.write(`${done} of ${results.length} files transcribed${failed ? `, ${failed} failed` : ""}\n`);
+  process.stderr.write(`${done} of ${results.length} files transcribed${warned ? `, ${warned} with warnings` : ""}${failed ? `, ${failed} failed` : ""}\n`);
   return failed > 0 ? 1 : 0;
 }
 

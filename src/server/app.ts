@@ -13,6 +13,7 @@ import { grantRoutes } from "./speech/engines/deepgram/grant";
 import type { SpeechEngine } from "./speech/engines/engine";
 import { EngineRegistry, type EngineResolver } from "./speech/engines/registry";
 import type { LiveSession } from "./speech/live-session";
+import { DEFAULT_MAX_AUDIO_SECONDS } from "./speech/audio/limits";
 import { errorBody, listenRoutes } from "./speech/routes";
 
 /** Options of {@link buildServer}. */
@@ -45,6 +46,8 @@ export interface BuildServerOptions {
   liveFlushTimeoutMs?: number;
   /** Largest pre-recorded body, bytes. Default 200 MiB (about 100 minutes of 16 kHz stereo PCM16). */
   maxBodyBytes?: number;
+  /** Longest pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). Default 14 400 (4 h). */
+  maxAudioSeconds?: number;
   /** Largest WebSocket frame, bytes. Default 8 MiB. */
   maxFrameBytes?: number;
 }
@@ -142,6 +145,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     idleTimeoutMs: options.liveIdleTimeoutMs ?? 10_000,
     flushTimeoutMs: options.liveFlushTimeoutMs ?? 120_000,
     maxBodyBytes: options.maxBodyBytes ?? 200 * 1024 * 1024,
+    maxAudioSeconds: options.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS,
   });
 
   if (staticDir) {

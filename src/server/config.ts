@@ -13,12 +13,14 @@
  * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
  * | DEEPGRAM_API_KEY | Deepgram key: enables the `nova-*` models (relayed) and `POST /v1/auth/grant`; never sent to browsers | unset: no Deepgram |
  * | DEEPGRAM_BASE_URL | Deepgram's API root (http/https; tests point it at a fake) | https://api.deepgram.com |
+ * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` (and a recorded call) may hold, seconds, 1–86400; longer is refused with 413 | 14400 (4 h) |
  *
  * An empty variable counts as unset.
  */
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import Ajv from "ajv";
+import { DEFAULT_MAX_AUDIO_SECONDS } from "./speech/audio/limits";
 
 /** Validated configuration. */
 export interface ServerConfig {
@@ -34,6 +36,8 @@ export interface ServerConfig {
   defaultModel?: string;
   /** Deepgram cloud access, when DEEPGRAM_API_KEY is set. `baseUrl` without a trailing slash. */
   deepgram?: { apiKey: string; baseUrl: string };
+  /** Longest pre-recorded audio, seconds. */
+  maxAudioSeconds: number;
 }
 
 /** Deepgram's public API root. */
@@ -62,6 +66,7 @@ const ENV_SCHEMA = {
     CALLSCRIBE_DEFAULT_MODEL: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" },
     DEEPGRAM_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
     DEEPGRAM_BASE_URL: { type: "string", minLength: 1, maxLength: 2000, pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$" },
+    CALLSCRIBE_MAX_AUDIO_SECONDS: { type: "integer", minimum: 1, maximum: 86_400 },
   },
 } as const;
 
@@ -75,6 +80,7 @@ const RULES: Record<string, string> = {
   CALLSCRIBE_DEFAULT_MODEL: "a model name such as pocketsphinx, whisper-base.en or nova-3",
   DEEPGRAM_API_KEY: "at least 8 characters without spaces",
   DEEPGRAM_BASE_URL: "an http(s) URL without query, e.g. https://api.deepgram.com",
+  CALLSCRIBE_MAX_AUDIO_SECONDS: "a whole number of seconds from 1 to 86400",
 };
 
 /** Variables whose values are secrets: never echoed in errors. */
@@ -128,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       picked.DEEPGRAM_API_KEY !== undefined
         ? { apiKey: String(picked.DEEPGRAM_API_KEY), baseUrl: String(picked.DEEPGRAM_BASE_URL ?? DEEPGRAM_CLOUD_URL).replace(/\/+$/, "") }
         : undefined,
+    maxAudioSeconds: (picked.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
   };
 }

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     apiKey: config.apiKey,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
+    maxAudioSeconds: config.maxAudioSeconds,
   });
 
   let pipeline: Pipeline | undefined;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Transcript, TranscriptSegment } from "../../src/contracts";
 import { analyzeTranscript, DEFAULT_TAXONOMY, talkTimes } from "../../src/server/pipeline/stages/analyze";
 import { decodeRecording } from "../../src/server/pipeline/stages/decode";
+import { ENGINE_SAMPLE_RATE } from "../../src/server/speech/engines/engine";
 import { transcribeRecording } from "../../src/server/pipeline/stages/transcribe";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { corpusDir } from "../support/recordings-server";
@@ -25,8 +26,8 @@ beforeAll(async () => {
   const engine = createPocketSphinxEngine();
   try {
     const audio = await decodeRecording(new Uint8Array(await readFile(join(corpusDir(), CALL))));
-    const n = Math.min(audio.channels[0].length, SECONDS * audio.sampleRate);
-    const trimmed = { ...audio, channels: audio.channels.map((c) => c.subarray(0, n)), duration: n / audio.sampleRate };
+    const n = Math.min(audio.channels[0].length, SECONDS * ENGINE_SAMPLE_RATE);
+    const trimmed = { ...audio, channels: audio.channels.map((c) => c.subarray(0, n)), duration: n / ENGINE_SAMPLE_RATE };
     real = await transcribeRecording(engine, trimmed, { call_id: "call-azure", recording_url: "http://recorder.invalid/azure.wav" });
   } finally {
     await engine.close();

@@ -166,7 +166,7 @@ describe("transcribeRecording", () => {
       ready: async () => undefined, createStream: async () => { throw new Error("no streams"); },
       transcribe: async () => { throw new Error("decoder crashed"); }, close: async () => undefined,
     };
-    const err = await transcribeRecording(broken, { sampleRate: 8000, channels: [new Float32Array(8000)], duration: 1, format: "wav/pcm" }, { call_id: "c", recording_url: "u" }).catch((e: unknown) => e);
+    const err = await transcribeRecording(broken, { channels: [new Int16Array(16000)], sourceSampleRate: 8000, sourceChannels: 1, duration: 1, format: "wav/pcm", warnings: [], identicalChannels: false }, { call_id: "c", recording_url: "u" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StageError);
     expect(err).toMatchObject({ retryable: true, stage: "transcribe", message: expect.stringMatching(/decoder crashed/) });
   });

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe("loadConfig", () => {
   it("uses the defaults when nothing is set (empty counts as unset)", () => {
-    expect(loadConfig({ PORT: "" })).toEqual({ port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info" });
+    expect(loadConfig({ PORT: "" })).toEqual({ port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info", maxAudioSeconds: 14_400 });
   });
 
   it.each([
@@ -37,6 +37,8 @@ describe("loadConfig", () => {
     [{ CALLSCRIBE_API_KEY: "short" }, "CALLSCRIBE_API_KEY"],
     [{ CALLSCRIBE_STATIC_DIR: "/definitely/not/here" }, "CALLSCRIBE_STATIC_DIR"],
     [{ CALLSCRIBE_LOG_LEVEL: "loud" }, "CALLSCRIBE_LOG_LEVEL"],
+    [{ CALLSCRIBE_MAX_AUDIO_SECONDS: "0" }, "CALLSCRIBE_MAX_AUDIO_SECONDS"],
+    [{ CALLSCRIBE_MAX_AUDIO_SECONDS: "4h" }, "CALLSCRIBE_MAX_AUDIO_SECONDS"],
   ])("refuses %o naming %s", (env, variable) => {
     let error: unknown;
     try {
@@ -55,8 +57,8 @@ describe("loadConfig", () => {
 
   it("accepts a full valid configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "callscribe-static-"));
-    expect(loadConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn" })).toEqual({
-      port: 9000, host: "0.0.0.0", apiKey: "k".repeat(20), staticDir: dir, logLevel: "warn",
+    expect(loadConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn", CALLSCRIBE_MAX_AUDIO_SECONDS: "600" })).toEqual({
+      port: 9000, host: "0.0.0.0", apiKey: "k".repeat(20), staticDir: dir, logLevel: "warn", maxAudioSeconds: 600,
     });
   });
 });

@@ -79,7 +79,8 @@ export function encodeMp3(audio: PcmAudio, kbps = 64): Uint8Array {
   return Buffer.concat(parts);
 }
 
-interface LibFlac {
+/** The part of libflacjs's API the encoders use. */
+export interface LibFlac {
   isReady(): boolean;
   on(event: "ready", cb: () => void): void;
   create_libflac_encoder(rate: number, channels: number, bps: number, compression: number, totalSamples: number, verify: boolean, blockSize: number): number;
@@ -90,7 +91,8 @@ interface LibFlac {
 }
 
 let flacLib: Promise<LibFlac> | undefined;
-function loadFlac(): Promise<LibFlac> {
+/** libflacjs (asm.js build), loaded once. */
+export function loadFlac(): Promise<LibFlac> {
   flacLib ??= new Promise((resolve) => {
     const lib = (require("libflacjs") as (variant: string) => LibFlac)("release");
     if (lib.isReady()) resolve(lib);

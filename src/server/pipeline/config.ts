@@ -17,7 +17,8 @@
  * | CALLSCRIBE_MAX_RECORDING_BYTES | largest recording to download, bytes | 209715200 (200 MiB) |
  * | CALLSCRIBE_DOWNLOAD_TIMEOUT_MS | time limit of one download, ms | 120000 |
  * | CALLSCRIBE_WORKERS | pipeline jobs run concurrently per process | the number of CPU cores (the speech engine's pool has one decoder per core) |
-| CALLSCRIBE_QUEUE_ALERT_DEPTH | waiting jobs (queued or awaiting a retry) at which the queue counts as far behind: `callscribe_queue_behind` 1 in /metrics, `behind: true` in intake answers, a warning in the log | 500 |
+ * | CALLSCRIBE_QUEUE_ALERT_DEPTH | waiting jobs (queued or awaiting a retry) at which the queue counts as far behind: `callscribe_queue_behind` 1 in /metrics, `behind: true` in intake answers, a warning in the log | 500 |
+ * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest recording transcribed, seconds, 1–86400; longer fails the call at decode (no retries) | 14400 (4 h) |
  *
  * An empty variable counts as unset. Secrets (webhook secret, encryption key, LLM key) are never
  * echoed in errors.
@@ -30,6 +31,7 @@ import Ajv from "ajv";
 import { ConfigError } from "../config";
 import { dataDirFullError, isDiskFull } from "../store/disk-full";
 import { parseAllowedAddresses } from "./stages/address-policy";
+import { DEFAULT_MAX_AUDIO_SECONDS } from "../speech/audio/limits";
 
 export { ConfigError };
 
@@ -65,6 +67,8 @@ export interface PipelineConfig {
   workers: number;
   /** Waiting jobs (created or retry) at which the queue counts as far behind. */
   queueAlertDepth: number;
+  /** Longest recording transcribed, seconds (unset: {@link DEFAULT_MAX_AUDIO_SECONDS}). */
+  maxAudioSeconds?: number;
 }
 
 /** Options of {@link loadPipelineConfig}. */
@@ -100,6 +104,7 @@ const ENV_SCHEMA = {
     LLM_API_KEY: { type: "string", minLength: 1, pattern: "^\\S+$" },
     LLM_MODEL: { type: "string", minLength: 1, maxLength: 200 },
     CALLSCRIBE_MAX_RECORDING_BYTES: { type: "integer", minimum: 1024, maximum: 10 * 1024 * 1024 * 1024 },
+    CALLSCRIBE_MAX_AUDIO_SECONDS: { type: "integer", minimum: 1, maximum: 86_400 },
     CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: { type: "integer", minimum: 100, maximum: 3_600_000 },
     CALLSCRIBE_WORKERS: { type: "integer", minimum: 1, maximum: 64 },
     CALLSCRIBE_QUEUE_ALERT_DEPTH: { type: "integer", minimum: 1, maximum: 10_000_000 },
@@ -122,6 +127,7 @@ const RULES: Record<VarName, string> = {
   LLM_API_KEY: "a key without spaces",
   LLM_MODEL: "a model name",
   CALLSCRIBE_MAX_RECORDING_BYTES: "a whole number of bytes from 1024 to 10737418240",
+  CALLSCRIBE_MAX_AUDIO_SECONDS: "a whole number of seconds from 1 to 86400",
   CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: "a whole number of milliseconds from 100 to 3600000",
   CALLSCRIBE_WORKERS: "a whole number from 1 to 64",
   CALLSCRIBE_QUEUE_ALERT_DEPTH: "a whole number of jobs from 1 to 10000000",
@@ -284,6 +290,7 @@ export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env, options
     topics,
     ...(llm && { llm }),
     maxRecordingBytes: (picked.CALLSCRIBE_MAX_RECORDING_BYTES as number | undefined) ?? 200 * 1024 * 1024,
+    maxAudioSeconds: (picked.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     downloadTimeoutMs: (picked.CALLSCRIBE_DOWNLOAD_TIMEOUT_MS as number | undefined) ?? 120_000,
     workers: (picked.CALLSCRIBE_WORKERS as number | undefined) ?? defaultWorkers(),
     queueAlertDepth: (picked.CALLSCRIBE_QUEUE_ALERT_DEPTH as number | undefined) ?? DEFAULT_QUEUE_ALERT_DEPTH,

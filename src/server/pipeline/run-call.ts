@@ -23,8 +23,8 @@ import {
   type CallStatus,
   type CrmConnector,
   type CrmPayload,
-  type DecodedAudio,
   type DownloadResult,
+  type EngineAudio,
   type RecordingReady,
   type StageName,
   type StageState,
@@ -33,8 +33,9 @@ import {
 /** The stage functions the runner calls (the real ones: {@link loadDefaultStages}). */
 export interface PipelineStages {
   downloadRecording(url: string, destPath: string, opts: { allowedHosts: string[]; allowedAddresses?: string[]; maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<DownloadResult>;
-  decodeRecording(bytes: Uint8Array): Promise<DecodedAudio>;
-  transcribeRecording(engine: SpeechEngine, audio: DecodedAudio, meta: RecordingReady): Promise<Transcript>;
+  /** Permanent StageError for undecodable audio, a sample rate outside 8–48 kHz, or more than `maxAudioSeconds`. */
+  decodeRecording(bytes: Uint8Array, options?: { maxAudioSeconds?: number }): Promise<EngineAudio>;
+  transcribeRecording(engine: SpeechEngine, audio: EngineAudio, meta: RecordingReady): Promise<Transcript>;
   analyzeTranscript(transcript: Transcript, opts: { taxonomy: string[]; llm?: { baseUrl: string; apiKey?: string; model: string } }): Promise<Analysis>;
   buildCrmPayload(callId: string, transcript: Transcript, analysis: Analysis): CrmPayload;
   /** Deliver through a connector; throws StageError (retryable for 5xx/network, permanent for 4xx). */
@@ -80,7 +81,7 @@ export interface RunnerDeps {
   queue: JobQueue;
   cipher: AtRestCipher;
   engine: SpeechEngine;
-  config: Pick<PipelineConfig, "dataDir" | "allowedHosts" | "allowedAddresses" | "maxRecordingBytes" | "downloadTimeoutMs" | "topics" | "llm" | "audioRetentionDays">;
+  config: Pick<PipelineConfig, "dataDir" | "allowedHosts" | "allowedAddresses" | "maxRecordingBytes" | "downloadTimeoutMs" | "topics" | "llm" | "audioRetentionDays" | "maxAudioSeconds">;
   stages: PipelineStages;
   /** CRM connectors by name; `RecordingReady.crm` picks one, else `defaultConnector`. */
   connectors: Map<string, CrmConnector>;
@@ -196,7 +197,7 @@ export async function runCall(deps: RunnerDeps, job: RecordingJob, signal?: Abor
 
 /** One run of one call: stage bodies, with the intermediate results they pass on. */
 class CallContext {
-  private decoded?: DecodedAudio;
+  private decoded?: EngineAudio;
   private transcript?: Transcript;
   private analysis?: Analysis;
 
@@ -265,7 +266,7 @@ class CallContext {
   }
 
   /** The decoded recording; decoded again from the encrypted file after a restart. */
-  private async audio(): Promise<DecodedAudio> {
+  private async audio(): Promise<EngineAudio> {
     if (this.decoded) return this.decoded;
     const path = this.state.audio_path;
     if (!path || this.state.audio_deleted_at) {
@@ -280,7 +281,8 @@ class CallContext {
       }
       throw err;
     }
-    this.decoded = await this.deps.stages.decodeRecording(bytes);
+    const { maxAudioSeconds } = this.deps.config;
+    this.decoded = await this.deps.stages.decodeRecording(bytes, maxAudioSeconds === undefined ? {} : { maxAudioSeconds });
     return this.decoded;
   }
 

@@ -3,7 +3,7 @@
  * shape: `{metadata, results: {channels: [{alternatives: [...]}], utterances?}}`.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { decodeAudioBody, durationSeconds, toEngineChannels } from "./audio/decode";
+import { decodeForEngine } from "./audio/engine-audio";
 import type { SpeechEngine } from "./engines/engine";
 import type { ModelInfo, PrerecordedResponse, Utterance } from "./protocol";
 import type { ListenOptions } from "./query";
@@ -14,13 +14,18 @@ export interface PrerecordedContext {
   engine: SpeechEngine;
   requestId: string;
   model: { uuid: string; info: ModelInfo };
+  /** Longest accepted audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). */
+  maxAudioSeconds: number;
 }
 
 /**
  * Decode, resample and transcribe one recording.
  * @param body WAV, FLAC, or raw audio per `options.encoding`/`sampleRate`/`channels`
- * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input channel
- * @throws AudioDecodeError when the body is not decodable audio (the caller answers 400)
+ * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input
+ *   channel. Channels that carry the same audio (a mono recording stored as stereo) are
+ *   transcribed once and the result repeated on each channel, as Deepgram would report them.
+ * @throws AudioTooLongError when the audio is longer than `ctx.maxAudioSeconds` (the caller answers 413)
+ * @throws AudioDecodeError when the body is not decodable audio or its sample rate is unsupported (the caller answers 400)
  * @throws Error when the engine fails
  */
 export async function transcribeRecording(body: Uint8Array, options: ListenOptions, ctx: PrerecordedContext): Promise<PrerecordedResponse> {
@@ -28,10 +33,16 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
   const raw = options.encoding && options.sampleRate
     ? { encoding: options.encoding, sampleRate: options.sampleRate, channels: options.channels }
     : undefined;
-  const { audio } = await decodeAudioBody(body, raw);
-  const pcmChannels = await toEngineChannels(audio, options.multichannel);
+  const audio = await decodeForEngine(body, {
+    channels: options.multichannel ? "separate" : "downmix",
+    maxSeconds: ctx.maxAudioSeconds,
+    accept: "body",
+    ...(raw ? { raw } : {}),
+  });
   const recognize = { language: options.language, keyterms: options.keyterms, ...(options.detectLanguage ? { detectLanguage: true } : {}) };
-  const perChannel = await Promise.all(pcmChannels.map((pcm) => ctx.engine.transcribe(pcm, recognize)));
+  const pcmChannels = audio.identicalChannels ? audio.channels.slice(0, 1) : audio.channels;
+  const transcribed = await Promise.all(pcmChannels.map((pcm) => ctx.engine.transcribe(pcm, recognize)));
+  const perChannel = audio.identicalChannels ? audio.channels.map(() => transcribed[0]) : transcribed;
 
   const utterances: Utterance[] = [];
   const channels = perChannel.map((hypotheses, channel) => {
@@ -66,8 +77,8 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
       request_id: ctx.requestId,
       sha256: createHash("sha256").update(body).digest("hex"),
       created: created.toISOString(),
-      duration: roundSeconds(durationSeconds(audio)),
-      channels: audio.channels.length,
+      duration: roundSeconds(audio.duration),
+      channels: audio.sourceChannels,
       models: [ctx.model.uuid],
       model_info: { [ctx.model.uuid]: ctx.model.info },
     },

@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
+import { AudioTooLongError } from "./audio/engine-audio";
+import { DEFAULT_MAX_AUDIO_SECONDS } from "./audio/limits";
 import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
 import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
@@ -25,6 +27,8 @@ export interface ListenRoutesOptions {
   flushTimeoutMs: number;
   /** Largest accepted POST body, bytes. */
   maxBodyBytes: number;
+  /** Longest accepted pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). Default 14 400 (4 h). */
+  maxAudioSeconds?: number;
 }
 
 /** Deepgram-style error body. */
@@ -118,13 +122,17 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
         .send(errorBody(request, "UNSUPPORTED_SOURCE", "Send the audio itself as the request body (WAV, FLAC, or raw with encoding and sample_rate); URL sources are not supported."));
     }
     try {
-      const response = await transcribeRecording(body, parsed.options, { engine, requestId: String(request.id), model });
+      const response = await transcribeRecording(body, parsed.options, { engine, requestId: String(request.id), model, maxAudioSeconds: opts.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS });
       request.log.info(
         { audioSeconds: response.metadata.duration, channels: response.results.channels.length, bytes: body.length },
         "pre-recorded request transcribed",
       );
       return reply.send(response);
     } catch (err) {
+      if (err instanceof AudioTooLongError) {
+        request.log.info({ reason: err.message, limitSeconds: err.limitSeconds }, "pre-recorded request refused: audio too long");
+        return reply.code(413).send(errorBody(request, "AUDIO_TOO_LONG", `Could not process the audio: ${err.message}.`));
+      }
       if (err instanceof AudioDecodeError) {
         request.log.info({ reason: err.message }, "pre-recorded request refused: not decodable audio");
         return reply.code(400).send(errorBody(request, "INVALID_AUDIO", `Could not process the audio: ${err.message}.`));

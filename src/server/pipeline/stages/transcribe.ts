@@ -6,14 +6,15 @@
  *
  * Speakers: channel 0 is the agent and channel 1 the customer (the telephony convention, also in
  * the transcript schema); further channels are `channel N`. A mono recording mixes everyone, so
- * its segments carry the label {@link MIXED_SPEAKER} (no diarization is attempted).
+ * its segments carry the label {@link MIXED_SPEAKER} (no diarization is attempted). A recording
+ * whose channels carry the same audio (a mono call stored as stereo, detected while decoding) is
+ * transcribed once, as a mono call: otherwise every line would appear twice, as agent and customer.
  */
 import { createHash } from "node:crypto";
 import { validateContext, type Transcript, type TranscriptSegment } from "../../../contracts";
-import { toEngineChannels } from "../../speech/audio/decode";
 import type { EngineHypothesis, SpeechEngine } from "../../speech/engines/engine";
 import { isStageError, StageError } from "./errors";
-import type { DecodedAudio, RecordingReady } from "./types";
+import type { EngineAudio, RecordingReady } from "./types";
 
 /** Speaker label of segments from a mono recording (all parties on one channel). */
 export const MIXED_SPEAKER = "mixed";
@@ -77,7 +78,8 @@ export function transcriptIdFor(callId: string): string {
 /**
  * Transcribe a decoded recording.
  * @param engine any `SpeechEngine` (ready or not; `transcribe` waits for it)
- * @param audio decoded audio; every channel is transcribed separately when there are two or more
+ * @param audio the decode stage's output; every channel is transcribed separately when there are
+ *   two or more that differ, once (as mono) when they carry the same audio
  * @param meta the webhook body: `call_id`, participants and agent for speaker names, `start_time`
  * @returns an `fdc3.transcript` validated with ajv: `source: "recording"`, `id.callId`, segments in
  *   time order with `channel` (multichannel only), words and confidences; times in seconds from the
@@ -85,17 +87,16 @@ export function transcriptIdFor(callId: string): string {
  * @throws StageError (stage `transcribe`): retryable when the engine fails; permanent when the
  *   audio has no channels or the built transcript fails validation
  */
-export async function transcribeRecording(engine: SpeechEngine, audio: DecodedAudio, meta: RecordingReady): Promise<Transcript> {
-  const channelCount = audio.channels.length;
-  if (channelCount === 0 || !(audio.sampleRate > 0)) {
+export async function transcribeRecording(engine: SpeechEngine, audio: EngineAudio, meta: RecordingReady): Promise<Transcript> {
+  if (audio.channels.length === 0) {
     throw new StageError("decoded audio has no channels", { retryable: false, stage: "transcribe" });
   }
-  const multichannel = channelCount > 1;
-  const speakers = multichannel ? channelSpeakers(meta, channelCount) : [MIXED_SPEAKER];
+  const pcm = audio.identicalChannels ? audio.channels.slice(0, 1) : audio.channels;
+  const multichannel = pcm.length > 1;
+  const speakers = multichannel ? channelSpeakers(meta, pcm.length) : [MIXED_SPEAKER];
 
   let perChannel: EngineHypothesis[][];
   try {
-    const pcm = await toEngineChannels(audio, multichannel);
     perChannel = await Promise.all(pcm.map((channel) => engine.transcribe(channel)));
   } catch (err) {
     if (isStageError(err)) throw err;

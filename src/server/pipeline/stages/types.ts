@@ -16,12 +16,5 @@ export interface DownloadResult {
   contentType?: string;
 }
 
-/** Decoded audio: one Float32Array per channel, samples in [-1, 1] at `sampleRate` Hz. */
-export interface DecodedAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-  /** Seconds. */
-  duration: number;
-  /** Container/codec detected, e.g. `wav/pcm`, `wav/mulaw`, `mp3`, `flac`, `ogg/opus`. */
-  format: string;
-}
+/** A recording decoded for the engine (the audio module's type): mono 16 kHz PCM16 per channel, with its source's rate, duration and format. */
+export type { EngineAudio } from "../../speech/audio/engine-audio";

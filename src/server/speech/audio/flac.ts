@@ -10,7 +10,7 @@ export function looksLikeFlac(bytes: Uint8Array): boolean {
 }
 
 /** Offset of "fLaC" at the start, or after an ID3v2 tag; -1 when absent. */
-function flacStart(bytes: Uint8Array): number {
+export function flacStart(bytes: Uint8Array): number {
   const isMarker = (o: number) =>
     bytes.length >= o + 4 && bytes[o] === 0x66 && bytes[o + 1] === 0x4c && bytes[o + 2] === 0x61 && bytes[o + 3] === 0x43;
   if (isMarker(0)) return 0;
@@ -37,7 +37,12 @@ export async function decodeFlac(bytes: Uint8Array): Promise<DecodedAudio> {
       const why = decoded.errors.map((e) => e.message).join("; ");
       throw new AudioDecodeError(`FLAC stream decoded to no samples${why ? `: ${why}` : ""}`);
     }
-    return { sampleRate: decoded.sampleRate, channels: decoded.channelData.map((ch) => ch.subarray(0, decoded.samplesDecoded)) };
+    return {
+      sampleRate: decoded.sampleRate,
+      channels: decoded.channelData.map((ch) => ch.subarray(0, decoded.samplesDecoded)),
+      duration: decoded.samplesDecoded / decoded.sampleRate,
+      format: "flac",
+    };
   } catch (err) {
     if (err instanceof AudioDecodeError) throw err;
     throw new AudioDecodeError(`cannot decode FLAC: ${(err as Error).message}`);

@@ -5,11 +5,16 @@
 
 /**
  * Decoded audio, planar: `channels[c][i]` is sample `i` of channel `c`, a float in [-1, 1].
- * `sampleRate` in Hz. All channels have the same length.
+ * `sampleRate` in Hz. All channels have the same length. The one decoded-audio type of the server:
+ * the speech routes and the recorded-call pipeline both decode with `speech/audio/`.
  */
 export interface DecodedAudio {
   sampleRate: number;
   channels: Float32Array[];
+  /** Seconds (`channels[0].length / sampleRate`). */
+  duration: number;
+  /** Container/codec detected: `wav/pcm`, `wav/float`, `wav/mulaw`, `wav/alaw`, `wav/adpcm`, `flac`, `mp3`, `ogg/opus`, or the raw encoding (`linear16`, `mulaw`, `alaw`). */
+  format: string;
 }
 
 /** Raised for input that is not audio we can decode. `message` says what was wrong, for the client. */

@@ -16,7 +16,7 @@ export function bytesPerSample(encoding: RawEncoding): number {
 }
 
 /** Decode interleaved raw bytes whose length is a whole number of frames to interleaved PCM16. */
-function decodeFrames(bytes: Uint8Array, encoding: RawEncoding): Int16Array {
+export function decodeRawFrames(bytes: Uint8Array, encoding: RawEncoding): Int16Array {
   if (encoding === "mulaw") return decodeMulaw(bytes);
   if (encoding === "alaw") return decodeAlaw(bytes);
   const out = new Int16Array(bytes.length >> 1);
@@ -37,8 +37,9 @@ export function decodeRaw(bytes: Uint8Array, encoding: RawEncoding, sampleRate: 
   const frameBytes = bytesPerSample(encoding) * channelCount;
   const usable = bytes.length - (bytes.length % frameBytes);
   if (usable === 0) throw new AudioDecodeError(`raw ${encoding} body is shorter than one ${channelCount}-channel frame`);
-  const pcm = decodeFrames(bytes.subarray(0, usable), encoding);
-  return { sampleRate, channels: deinterleave(pcm, channelCount).map(int16ToFloat32) };
+  const pcm = decodeRawFrames(bytes.subarray(0, usable), encoding);
+  const frames = pcm.length / channelCount;
+  return { sampleRate, channels: deinterleave(pcm, channelCount).map(int16ToFloat32), duration: frames / sampleRate, format: encoding };
 }
 
 /**
@@ -70,7 +71,7 @@ export class RawStreamDecoder {
     }
     const usable = bytes.length - (bytes.length % this.frameBytes);
     this.remainder = bytes.slice(usable);
-    const pcm = decodeFrames(bytes.subarray(0, usable), this.encoding);
+    const pcm = decodeRawFrames(bytes.subarray(0, usable), this.encoding);
     return deinterleave(pcm, this.channelCount);
   }
 }

@@ -4,6 +4,7 @@
  * where the `data` chunk's samples begin, so the rest of the stream can be decoded as raw frames.
  */
 import { WaveFile } from "./wavefile-interop";
+import { SUPPORTED_SAMPLE_RATES } from "./limits";
 import { AudioDecodeError } from "./pcm";
 import type { RawEncoding } from "./raw";
 
@@ -68,8 +69,9 @@ export function readWavStreamHeader(bytes: Uint8Array): WavStreamFormat | null {
       `WAV stream format ${fmt.audioFormat} with ${fmt.bitsPerSample}-bit samples cannot be streamed: use 16-bit PCM, μ-law or A-law, or send raw audio with encoding and sample_rate`,
     );
   }
-  if (!(fmt.numChannels >= 1 && fmt.numChannels <= 16) || !(fmt.sampleRate >= 8000 && fmt.sampleRate <= 48000)) {
-    throw new AudioDecodeError(`WAV stream has ${fmt.numChannels} channels at ${fmt.sampleRate} Hz; supported: 1–16 channels, 8000–48000 Hz`);
+  const { min, max } = SUPPORTED_SAMPLE_RATES;
+  if (!(fmt.numChannels >= 1 && fmt.numChannels <= 16) || !(fmt.sampleRate >= min && fmt.sampleRate <= max)) {
+    throw new AudioDecodeError(`WAV stream has ${fmt.numChannels} channels at ${fmt.sampleRate} Hz; supported: 1–16 channels, ${min}–${max} Hz`);
   }
   return { encoding, sampleRate: fmt.sampleRate, channels: fmt.numChannels, dataOffset };
 }

@@ -20,6 +20,25 @@ export function looksLikeWav(bytes: Uint8Array): boolean {
   return (tag === "RIFF" || tag === "RIFX" || tag === "RF64") && wave === "WAVE";
 }
 
+/** WAV codec name from the `fmt ` chunk: `wav/pcm`, `wav/float`, `wav/mulaw`, `wav/alaw`, `wav/adpcm` (`wav/<code>` for others). */
+export function wavFormatName(bytes: Uint8Array): string {
+  const ascii = (start: number, length: number) => String.fromCharCode(...bytes.subarray(start, start + length));
+  const little = ascii(0, 4) !== "RIFX";
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let o = 12; o + 8 <= bytes.length; ) {
+    const id = ascii(o, 4);
+    const size = view.getUint32(o + 4, little);
+    if (id === "fmt " && o + 10 <= bytes.length) {
+      let code = view.getUint16(o + 8, little);
+      // WAVE_FORMAT_EXTENSIBLE: the real code is the first two bytes of the SubFormat GUID.
+      if (code === 0xfffe && o + 34 <= bytes.length) code = view.getUint16(o + 32, little);
+      return { 1: "wav/pcm", 3: "wav/float", 6: "wav/alaw", 7: "wav/mulaw", 17: "wav/adpcm" }[code] ?? `wav/${code}`;
+    }
+    o += 8 + size + (size & 1);
+  }
+  return "wav";
+}
+
 interface FmtChunk {
   audioFormat: number;
   numChannels: number;
@@ -85,5 +104,5 @@ export function decodeWav(bytes: Uint8Array): DecodedAudio {
   for (let f = 0; f < frames; f++) {
     for (let c = 0; c < channelCount; c++) channels[c][f] = interleaved[f * channelCount + c];
   }
-  return { sampleRate: fmt.sampleRate, channels };
+  return { sampleRate: fmt.sampleRate, channels, duration: frames / fmt.sampleRate, format: wavFormatName(bytes) };
 }

@@ -1,0 +1,263 @@
+/**
+ * Recordings decoded straight into what engines consume (mono 16 kHz PCM16 per channel), in
+ * bounded chunks, with the limits that keep one request from taking the server down:
+ *
+ * - **duration**: at most `maxSeconds` of audio (`CALLSCRIBE_MAX_AUDIO_SECONDS`, default 4 h).
+ *   Checked from the header where the container says it (WAV data size, FLAC STREAMINFO total
+ *   samples) before any sample is decoded, and enforced while decoding for the rest (decoding
+ *   stops at the limit): a 32 KB FLAC of silence can claim or hold hours.
+ * - **sample rate**: 8 000–48 000 Hz ({@link SUPPORTED_SAMPLE_RATES}), what the engines are fed
+ *   from; a header claiming 100 Hz would otherwise turn 1 MB into 87 minutes of 16 kHz audio.
+ *
+ * Memory: each chunk (a few seconds) is decoded, resampled (libsamplerate, medium quality, its
+ * filter state kept across chunks) and converted to PCM16 at once; the only full-length copy is
+ * the PCM16 at 16 kHz that the engine receives: 32 KB per second per channel (≈ 460 MB for 4 h of
+ * mono), never Float32 at the source rate. It is preallocated when the length is counted from the
+ * bytes in hand (WAV, raw); otherwise (FLAC, MP3, Ogg) collected in chunks and joined once at the
+ * end, never preallocated from a header's claim. At most {@link MAX_CHANNELS} channels.
+ *
+ * Identical channels: a mono call stored as stereo carries the same audio on both channels.
+ * While decoding, the normalised correlation of every channel with channel 0 is accumulated
+ * (O(samples), no extra memory); {@link EngineAudio.identicalChannels} tells callers to
+ * transcribe once.
+ */
+import { ENGINE_SAMPLE_RATE } from "../engines/engine";
+import type { ChunkedAudio } from "./chunks";
+import { openContainer, openFlac, openRaw, openWav } from "./chunks";
+import { sniffContainer } from "./container";
+import { looksLikeFlac } from "./flac";
+import { DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES } from "./limits";
+import { AudioDecodeError, float32ToInt16 } from "./pcm";
+import type { RawEncoding } from "./raw";
+import { Quality, StreamResampler } from "./resample";
+import { looksLikeWav } from "./wav";
+
+export { DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES };
+
+/** Most channels accepted from any container (as for raw and live audio). */
+export const MAX_CHANNELS = 16;
+
+/** Correlation with channel 0 at or above which a channel counts as a copy of it. */
+export const IDENTICAL_CHANNEL_CORRELATION = 0.98;
+
+/** The audio is longer than the configured limit. `limitSeconds` is that limit. */
+export class AudioTooLongError extends AudioDecodeError {
+  constructor(
+    readonly limitSeconds: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AudioTooLongError";
+  }
+}
+
+/** Audio ready for engines. */
+export interface EngineAudio {
+  /** Mono PCM16 at {@link ENGINE_SAMPLE_RATE} (16 kHz): one per source channel, or one downmix. */
+  channels: Int16Array[];
+  /** Sample rate of the source, Hz. */
+  sourceSampleRate: number;
+  /** Channels of the source. */
+  sourceChannels: number;
+  /** Seconds of source audio. */
+  duration: number;
+  /** Container/codec: `wav/pcm`, `wav/mulaw`, `flac`, `mp3`, `ogg/opus`, or a raw encoding. */
+  format: string;
+  /** What the decoder noticed without failing, e.g. `truncated: …` for a WAV cut short. */
+  warnings: string[];
+  /** True when the source has two or more channels carrying the same audio (see the module doc). */
+  identicalChannels: boolean;
+}
+
+/** How to decode. */
+export interface DecodeForEngineOptions {
+  /** `downmix`: one channel, all averaged (POST without multichannel); `separate`: one per source channel. */
+  channels: "downmix" | "separate";
+  /** Longest accepted audio, seconds. */
+  maxSeconds: number;
+  /** Which containers are accepted: `body` (POST /v1/listen: WAV, FLAC or raw) or `file` (recordings: WAV, FLAC, MP3, Ogg Opus). */
+  accept: "body" | "file";
+  /** How headerless bytes are read (`body` only). */
+  raw?: { encoding: RawEncoding; sampleRate: number; channels: number };
+}
+
+const hours = (s: number) => (s >= 3600 ? ` (${+(s / 3600).toFixed(2)} h)` : s >= 60 ? ` (${+(s / 60).toFixed(1)} min)` : "");
+
+function tooLong(maxSeconds: number, what: string): AudioTooLongError {
+  return new AudioTooLongError(maxSeconds, `${what} longer than the limit of ${maxSeconds} s${hours(maxSeconds)} of audio per request (CALLSCRIBE_MAX_AUDIO_SECONDS)`);
+}
+
+/** Grows an Int16 buffer chunk by chunk; preallocated when the final length is known. */
+class Int16Collector {
+  private parts: Int16Array[] = [];
+  private buf?: Int16Array;
+  length = 0;
+  constructor(expected?: number) {
+    if (expected !== undefined && expected > 0) this.buf = new Int16Array(expected);
+  }
+  push(samples: Int16Array): void {
+    if (this.buf && this.length + samples.length <= this.buf.length) this.buf.set(samples, this.length);
+    else {
+      if (this.buf) {
+        this.parts.push(this.buf.subarray(0, this.length));
+        this.buf = undefined;
+      }
+      this.parts.push(samples);
+    }
+    this.length += samples.length;
+  }
+  /** The samples, cut or zero-padded to `length`. */
+  take(length: number): Int16Array {
+    if (this.buf) return length <= this.buf.length ? this.buf.subarray(0, length) : grow(this.buf.subarray(0, this.length), length);
+    const out = new Int16Array(length);
+    let o = 0;
+    for (const p of this.parts) {
+      if (o >= length) break;
+      out.set(p.subarray(0, length - o), o);
+      o += p.length;
+    }
+    this.parts = [];
+    return out;
+  }
+}
+function grow(a: Int16Array, length: number): Int16Array {
+  const out = new Int16Array(length);
+  out.set(a.subarray(0, length));
+  return out;
+}
+
+/** Running sums for the normalised correlation of each channel with channel 0. */
+class ChannelSimilarity {
+  private readonly energy: number[];
+  private readonly cross: number[];
+  constructor(channels: number) {
+    this.energy = new Array(channels).fill(0);
+    this.cross = new Array(channels).fill(0);
+  }
+  add(chunk: Float32Array[]): void {
+    if (chunk.length < 2) return;
+    const a = chunk[0];
+    let e0 = 0;
+    for (let i = 0; i < a.length; i++) e0 += a[i] * a[i];
+    this.energy[0] += e0;
+    for (let c = 1; c < chunk.length; c++) {
+      const b = chunk[c];
+      let e = 0;
+      let x = 0;
+      for (let i = 0; i < b.length; i++) {
+        e += b[i] * b[i];
+        x += a[i] * b[i];
+      }
+      this.energy[c] += e;
+      this.cross[c] += x;
+    }
+  }
+  /** True when every channel is a copy of channel 0 (or all are digital silence). */
+  identical(frames: number): boolean {
+    if (this.energy.length < 2 || frames === 0) return false;
+    const silent = (e: number) => e / frames < 1e-10;
+    for (let c = 1; c < this.energy.length; c++) {
+      if (silent(this.energy[0]) && silent(this.energy[c])) continue;
+      if (silent(this.energy[0]) || silent(this.energy[c])) return false;
+      if (this.cross[c] / Math.sqrt(this.energy[0] * this.energy[c]) < IDENTICAL_CHANNEL_CORRELATION) return false;
+    }
+    return true;
+  }
+}
+
+function mixDown(chunk: Float32Array[]): Float32Array {
+  if (chunk.length === 1) return chunk[0];
+  const out = new Float32Array(chunk[0].length);
+  for (const ch of chunk) for (let i = 0; i < out.length; i++) out[i] += ch[i];
+  const scale = 1 / chunk.length;
+  for (let i = 0; i < out.length; i++) out[i] *= scale;
+  return out;
+}
+
+function checkRate(sampleRate: number, format: string): void {
+  if (!(sampleRate >= SUPPORTED_SAMPLE_RATES.min && sampleRate <= SUPPORTED_SAMPLE_RATES.max)) {
+    throw new AudioDecodeError(
+      `the ${format} audio's sample rate of ${sampleRate} Hz is not supported: use ${SUPPORTED_SAMPLE_RATES.min}–${SUPPORTED_SAMPLE_RATES.max} Hz`,
+    );
+  }
+}
+
+/**
+ * Decode, check and resample a recording for an engine.
+ * @param bytes the whole body or file
+ * @throws AudioTooLongError (an AudioDecodeError) when it is longer than `maxSeconds`
+ * @throws AudioDecodeError when it is not decodable audio, or its sample rate is outside {@link SUPPORTED_SAMPLE_RATES}
+ */
+export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<EngineAudio> {
+  const source = await openSource(bytes, options);
+  const { info } = source;
+  checkRate(info.sampleRate, info.format);
+  if (!(info.channels >= 1 && info.channels <= MAX_CHANNELS)) {
+    throw new AudioDecodeError(`the ${info.format} audio has ${info.channels} channels; supported: 1–${MAX_CHANNELS}`);
+  }
+  const maxFrames = Math.floor(options.maxSeconds * info.sampleRate);
+  if (info.declaredFrames !== undefined && info.declaredFrames > maxFrames) {
+    throw tooLong(options.maxSeconds, `the ${info.format} header declares ${Math.round(info.declaredFrames / info.sampleRate)} s of audio,`);
+  }
+  const ratio = ENGINE_SAMPLE_RATE / info.sampleRate;
+  const outputs = options.channels === "downmix" ? 1 : info.channels;
+  // Preallocate only for a length counted from the bytes in hand: a FLAC header may claim hours the data does not hold.
+  const expected = info.exact && info.declaredFrames !== undefined ? Math.floor(info.declaredFrames * ratio) : undefined;
+  const resamplers = await Promise.all(Array.from({ length: outputs }, () => StreamResampler.create(info.sampleRate, ENGINE_SAMPLE_RATE, Quality.medium)));
+  const collectors = Array.from({ length: outputs }, () => new Int16Collector(expected));
+  const similarity = new ChannelSimilarity(info.channels);
+  let frames = 0;
+  try {
+    for await (const chunk of source.chunks()) {
+      frames += chunk[0].length;
+      if (frames > maxFrames) throw tooLong(options.maxSeconds, `the audio is`);
+      similarity.add(chunk);
+      const planes = options.channels === "downmix" ? [mixDown(chunk)] : chunk;
+      planes.forEach((plane, c) => collectors[c].push(float32ToInt16(resamplers[c].process(plane))));
+    }
+    // Push the last input through the filter (libsamplerate holds back its lookahead), then cut to length.
+    const length = Math.floor(frames * ratio);
+    const tail = new Float32Array(Math.ceil(info.sampleRate / 20));
+    resamplers.forEach((r, c) => {
+      for (let i = 0; i < 8 && collectors[c].length < length; i++) collectors[c].push(float32ToInt16(r.process(tail)));
+    });
+    return {
+      channels: collectors.map((col) => col.take(length)),
+      sourceSampleRate: info.sampleRate,
+      sourceChannels: info.channels,
+      duration: frames / info.sampleRate,
+      format: info.format,
+      warnings: source.warnings,
+      identicalChannels: similarity.identical(frames),
+    };
+  } catch (err) {
+    if (err instanceof AudioDecodeError) throw err;
+    throw new AudioDecodeError(`cannot decode the ${info.format} audio: ${(err as Error).message}`);
+  } finally {
+    for (const r of resamplers) r.close();
+  }
+}
+
+async function openSource(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<ChunkedAudio> {
+  if (options.accept === "body") {
+    if (bytes.length === 0) throw new AudioDecodeError("the request body is empty: send audio (WAV, FLAC, or raw with encoding and sample_rate)");
+    if (looksLikeWav(bytes)) return openWav(bytes);
+    if (looksLikeFlac(bytes)) return openFlac(bytes);
+    if (options.raw) {
+      checkRate(options.raw.sampleRate, options.raw.encoding);
+      return openRaw(bytes, options.raw.encoding, options.raw.sampleRate, options.raw.channels);
+    }
+    throw new AudioDecodeError(
+      "unrecognised audio: the body is neither WAV nor FLAC; for raw audio set encoding (linear16, mulaw or alaw) and sample_rate",
+    );
+  }
+  if (bytes.length === 0) throw new AudioDecodeError("the recording is empty (0 bytes)");
+  const container = sniffContainer(bytes);
+  if (!container) throw new AudioDecodeError("unrecognised audio format: not WAV, FLAC, MP3 or Ogg Opus (checked the file's first bytes)");
+  try {
+    return await openContainer(bytes, container);
+  } catch (err) {
+    if (err instanceof AudioDecodeError) throw err;
+    throw new AudioDecodeError(`cannot decode the ${container}: ${(err as Error).message}`);
+  }
+}
