@@ -1,9 +1,12 @@
 /**
- * `npm run transcribe -- <files or folders…> [--out dir] [--concurrency n]`
+ * `npm run transcribe -- <files or folders…> [--out dir] [--concurrency n] [--model name]`
  *
- * Transcribes recordings on disk with the pipeline's stages (decode → transcribe → analyze) and
- * the PocketSphinx engine, in this process, with a progress bar on stderr (TTY only), and writes
- * `<out>/<name>.json` per file (see `batch.ts`). Failed files are listed and skipped.
+ * Transcribes recordings on disk with the pipeline's stages (decode → transcribe → analyze) in this
+ * process, with the engine `--model` names, else the one the server would use by default
+ * (`speech/engines/choose.ts`: CALLSCRIBE_DEFAULT_MODEL, CALLSCRIBE_MODELS_DIR, DEEPGRAM_API_KEY);
+ * an unknown model is a usage error (exit 2) that lists the available ones. Shows a progress bar on
+ * stderr (TTY only) and writes `<out>/<name>.json` per file (see `batch.ts`). Failed files are
+ * listed and skipped.
  * Analysis settings come from CALLSCRIBE_TOPICS and LLM_BASE_URL / LLM_API_KEY / LLM_MODEL.
  *
  * A file transcribed with decoder warnings (e.g. a truncated WAV) is listed as `WARNING` with the
@@ -13,12 +16,13 @@
  */
 import { parseArgs } from "node:util";
 import { MultiBar, Presets } from "cli-progress";
-import { ConfigError } from "../server/config";
+import { ConfigError, loadEngineConfig } from "../server/config";
 import { loadAnalysisConfig } from "../server/pipeline/config";
-import { createPocketSphinxEngine } from "../server/speech/engines/pocketsphinx/index";
+import { chooseEngine } from "../server/speech/engines/choose";
 import { collectItems, runBatch, type BatchResult } from "./batch";
 
-const USAGE = "usage: npm run transcribe -- <files or folders…> [--out dir] [--concurrency n]\n  --out          folder for the <name>.json files (default: transcripts)\n  --concurrency  files transcribed at once, 1–16 (default: 1)";
+const USAGE =
+  "usage: npm run transcribe -- <files or folders…> [--out dir] [--concurrency n] [--model name]\n  --out          folder for the <name>.json files (default: transcripts)\n  --concurrency  files transcribed at once, 1–16 (default: 1)\n  --model        speech model, e.g. pocketsphinx, whisper-base.en, nova-3 (default: CALLSCRIBE_DEFAULT_MODEL, else Whisper with a real model, else PocketSphinx)";
 
 function usage(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -30,7 +34,7 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: { out: { type: "string", default: "transcripts" }, concurrency: { type: "string", default: "1" }, help: { type: "boolean", short: "h" } },
+      options: { out: { type: "string", default: "transcripts" }, concurrency: { type: "string", default: "1" }, model: { type: "string" }, help: { type: "boolean", short: "h" } },
     });
   } catch (e) {
     usage((e as Error).message);
@@ -43,13 +47,20 @@ async function main(): Promise<number> {
   const concurrency = Number(parsed.values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) usage(`--concurrency must be a whole number from 1 to 16, not ${parsed.values.concurrency}`);
 
-  let analysis;
+  let analysis, chosen;
   try {
     analysis = loadAnalysisConfig(process.env);
+    chosen = await chooseEngine(loadEngineConfig(process.env), {
+      model: parsed.values.model,
+      modelSource: "--model",
+      pocketsphinx: { poolSize: concurrency },
+      whisper: { poolSize: concurrency },
+    });
   } catch (e) {
     if (e instanceof ConfigError) usage(e.message);
     throw e;
   }
+  const { registry, engine, entry } = chosen;
   let items;
   try {
     items = await collectItems(parsed.positionals, parsed.values.out!);
@@ -72,10 +83,10 @@ async function main(): Promise<number> {
   let failed = 0;
   let warned = 0;
 
-  const engine = createPocketSphinxEngine({ poolSize: concurrency });
   let results: BatchResult[];
   try {
     await engine.ready();
+    say(`engine  ${entry.model} (${entry.provider}${entry.cloud ? ", cloud: the audio is sent to Deepgram" : ""}${entry.testModel ? ", test model: transcribes nothing" : ""})`);
     results = await runBatch({
       items,
       engine,
@@ -96,7 +107,7 @@ async function main(): Promise<number> {
     });
   } finally {
     bars?.stop();
-    await engine.close();
+    await registry.close();
   }
   const done = results.filter((r) => r.ok).length;
   process.stderr.write(`${done} of ${results.length} files transcribed${warned ? `, ${warned} with warnings` : ""}${failed ? `, ${failed} failed` : ""}\n`);

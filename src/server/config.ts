@@ -137,3 +137,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxAudioSeconds: (picked.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
   };
 }
+
+/** The engine part of the configuration: what every process needs to choose its speech engine. */
+export type EngineConfig = Pick<ServerConfig, "modelsDir" | "defaultModel" | "deepgram">;
+
+/** Variables {@link loadEngineConfig} reads (validated by the same rules as in {@link loadConfig}). */
+export const ENGINE_VARIABLES = ["CALLSCRIBE_MODELS_DIR", "CALLSCRIBE_DEFAULT_MODEL", "DEEPGRAM_API_KEY", "DEEPGRAM_BASE_URL"] as const;
+
+/**
+ * Only the engine variables ({@link ENGINE_VARIABLES}), for processes that serve no HTTP
+ * (`npm run worker`, `npm run transcribe`), so their other variables (PORT, HOST…) do not matter there.
+ * @throws ConfigError naming the variable
+ */
+export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const { modelsDir, defaultModel, deepgram } = loadConfig(Object.fromEntries(ENGINE_VARIABLES.map((name) => [name, env[name]])));
+  return { modelsDir, defaultModel, deepgram };
+}

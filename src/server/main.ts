@@ -13,7 +13,7 @@ import { loadPipelineConfig } from "./pipeline/config";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
 import { loadQueueOptions, type QueueOptions } from "./pipeline/queue";
-import { createEngineRegistry, ModelUnavailableError } from "./speech/engines/registry";
+import { chooseEngine } from "./speech/engines/choose";
 
 async function main(): Promise<void> {
   let config;
@@ -33,18 +33,19 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  let engines;
+  let chosen;
   try {
-    engines = await createEngineRegistry({ modelsDir: config.modelsDir, deepgram: config.deepgram, defaultModel: config.defaultModel });
+    // The same choice as `npm run worker` and `npm run transcribe` make (speech/engines/choose.ts).
+    chosen = await chooseEngine(config);
   } catch (err) {
-    if (err instanceof ModelUnavailableError) {
-      console.error(`Invalid environment variable CALLSCRIBE_DEFAULT_MODEL=${JSON.stringify(config.defaultModel)}: ${err.message}.`);
+    if (err instanceof ConfigError) {
+      console.error(err.message);
       process.exit(2);
     }
     throw err;
   }
   // Recorded calls use the default engine (the documented order: Whisper with a real model, else PocketSphinx).
-  const engine = engines.defaultEngine;
+  const { registry: engines, engine } = chosen;
   const app = buildServer({
     engines,
     deepgram: config.deepgram,

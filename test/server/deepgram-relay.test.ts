@@ -6,6 +6,9 @@
  *   reaches the fake with `Token <key>`; the words come back through our protocol code;
  * - direct: our server grants a short-lived token (`POST /v1/auth/grant`), the SDK connects to the
  *   fake itself with that token (`Bearer`), and the grant never contains the key.
+ * - a Deepgram that is behind (the fake with `lagMs`): CloseStream still gets every final and the
+ *   UtteranceEnd after it, however late Deepgram answers (issue 7 item 24: the relay used to give up
+ *   after a fixed 5 s Finalize wait, so on a slow machine the words and the UtteranceEnd were lost).
  * A last test talks to Deepgram's real cloud; it runs only when DEEPGRAM_API_KEY is set and is
  * reported as skipped otherwise.
  */
@@ -18,7 +21,8 @@ import { DeepgramClient } from "@deepgram/sdk";
 import { buildServer } from "../../src/server/app";
 import { exactReferenceEntries } from "../../src/eval/corpus";
 import { wordErrorRate } from "../../src/eval/wer";
-import { createEngineRegistry, type EngineRegistry } from "../../src/server/speech/engines/registry";
+import { createDeepgramEngine } from "../../src/server/speech/engines/deepgram/index";
+import { createEngineRegistry, EngineRegistry } from "../../src/server/speech/engines/registry";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import type { PrerecordedResponse } from "../../src/server/speech/protocol";
 import { describeErrors, validatePrerecordedResponse, validateResults } from "../../src/server/speech/validators";
@@ -58,6 +62,30 @@ function words(text: string): string[] {
   return text.toLowerCase().replace(/[^a-z' ]/g, " ").split(/\s+/).filter(Boolean);
 }
 
+/** The corpus file followed by 2 s of silence, so an UtteranceEnd (utterance_end_ms=1000) is due in the audio. */
+async function paddedSpeech(): Promise<Int16Array> {
+  const pcm = await loadPcm16k(entry.path);
+  const padded = new Int16Array(pcm.length + 32000);
+  padded.set(pcm);
+  return padded;
+}
+
+/**
+ * The UtteranceEnd rule on a whole session: exactly one UtteranceEnd, after the last final with
+ * words, whose `last_word_end` is that final's last word, and before Metadata.
+ */
+function expectUtteranceEndAfterLastFinal(messages: Record<string, unknown>[]): void {
+  const types = messages.map((m) => m.type);
+  const ends = messages.flatMap((m, i) => (m.type === "UtteranceEnd" ? [i] : []));
+  expect(ends, `messages: ${types.join(" ")}`).toHaveLength(1);
+  const lastFinal = messages.findLastIndex((m) => m.type === "Results" && m.is_final === true && (m as { channel: { alternatives: { words: unknown[] }[] } }).channel.alternatives[0]!.words.length > 0);
+  expect(lastFinal).toBeGreaterThanOrEqual(0);
+  expect(ends[0]).toBeGreaterThan(lastFinal);
+  expect(ends[0]).toBeLessThan(types.indexOf("Metadata"));
+  const lastWords = (messages[lastFinal] as { channel: { alternatives: { words: { end: number }[] }[] } }).channel.alternatives[0]!.words;
+  expect((messages[ends[0]!] as { last_word_end: number }).last_word_end).toBeCloseTo(lastWords.at(-1)!.end, 3);
+}
+
 describe("Deepgram relay through our server (fake Deepgram, real PocketSphinx behind it)", () => {
   it("lists the nova models in GET /v1/models and keeps PocketSphinx the default", async () => {
     const res = await fetch(`${baseUrl}/v1/models`, { headers: { authorization: `Token ${OUR_KEY}` } });
@@ -81,16 +109,15 @@ describe("Deepgram relay through our server (fake Deepgram, real PocketSphinx be
   }, 60_000);
 
   it("live model=nova-3 relays: interim and final Results, SpeechStarted, UtteranceEnd and Metadata reach our client; same words as POST", async () => {
-    const pcm = await loadPcm16k(entry.path);
-    const padded = new Int16Array(pcm.length + 32000); // 2 s of silence so UtteranceEnd is due
-    padded.set(pcm);
-    const out = await streamWithSdk(baseUrl, padded, {
+    // Sent faster than real time: the fake recognises most of it after CloseStream, as slowly as this machine is.
+    const out = await streamWithSdk(baseUrl, await paddedSpeech(), {
       apiKey: OUR_KEY,
       query: { model: "nova-3", interim_results: "true", vad_events: "true", utterance_end_ms: "1000" },
     });
     expect(out.close.code).toBe(1000);
     const types = new Set(out.messages.map((m) => m.type));
     for (const t of ["Results", "SpeechStarted", "UtteranceEnd", "Metadata"]) expect(types, t).toContain(t);
+    expectUtteranceEndAfterLastFinal(out.messages);
     const results = out.messages.filter((m) => m.type === "Results");
     for (const r of results) expect(validateResults(r), describeErrors(validateResults)).toBe(true);
     expect(results.some((r) => r.is_final === false)).toBe(true);
@@ -99,6 +126,25 @@ describe("Deepgram relay through our server (fake Deepgram, real PocketSphinx be
     const post = (await client.listen.v1.media.transcribeFile(readFileSync(entry.path), { model: "nova-3" })) as unknown as PrerecordedResponse;
     expect(words(finalTranscripts(out.messages)[0]!)).toEqual(words(post.results.channels[0]!.alternatives[0]!.transcript));
     expect(words(out.finals[0]!).length).toBeGreaterThan(5);
+  }, 90_000);
+
+  it("CloseStream waits for a Deepgram that is behind: every final, then the UtteranceEnd, arrive before Metadata", async () => {
+    // Deepgram answers 1.5 s late; the relay's Finalize wait is 0.3 s. Ending a stream must not use it.
+    const lagging = await startFakeDeepgram(DEEPGRAM_KEY, recogniser, { lagMs: 1500 });
+    const dg = createDeepgramEngine({ apiKey: DEEPGRAM_KEY, baseUrl: lagging.baseUrl, model: "nova-3", finalizeTimeoutMs: 300 });
+    const server = buildServer({ engines: EngineRegistry.single(dg) });
+    try {
+      await server.listen({ port: 0, host: "127.0.0.1" });
+      const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+      const out = await streamWithSdk(url, await paddedSpeech(), { query: { model: "nova-3", interim_results: "true", utterance_end_ms: "1000" } });
+      expect(out.close.code).toBe(1000);
+      expect(wordErrorRate(entry.referenceText, out.finals[0]!).wer).toBeLessThan(0.5);
+      expectUtteranceEndAfterLastFinal(out.messages);
+    } finally {
+      await server.close();
+      await dg.close();
+      await lagging.close();
+    }
   }, 90_000);
 
   it("refuses a Deepgram model on a server without DEEPGRAM_API_KEY with a clear reason (400 and close 1008)", async () => {

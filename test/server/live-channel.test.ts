@@ -160,6 +160,36 @@ describe("LiveChannel timing rules", () => {
     expect(ends[0]).toMatchObject({ channel: [0, 1], last_word_end: 2.8 });
   });
 
+  it("after a flush, a due UtteranceEnd follows the flush's final (never precedes the words it ends)", async () => {
+    for (const kind of ["finalize", "close"] as const) {
+      const { stream, channel, advance, sent } = setup({ utterance_end_ms: "1000" });
+      advance(3.0); // all audio received (faster than real time); the engine is still behind
+      stream.pendingOnFlush = hyp([["late", 0.5, 1.0], ["words", 1.0, 1.4]]);
+      await channel.flush(kind);
+      expect(sent.map((m) => m.type), kind).toEqual(["Results", "UtteranceEnd"]);
+      expect(sent[1]).toMatchObject({ type: "UtteranceEnd", last_word_end: 1.4 });
+    }
+  });
+
+  it("CloseStream ends the stream with finish() where the engine has one, and sends the finals it emits", async () => {
+    const { stream, channel, advance, sent, results } = setup({ utterance_end_ms: "1000" });
+    let finished = false;
+    const finishing = stream as FakeRecognizerStream & { finish(): Promise<void> };
+    finishing.finish = async () => {
+      // A remote engine's last finals arrive while it finishes (reason endpoint), then it is done.
+      stream.emit("final", hyp([["remote", 0.2, 0.7]]), { reason: "endpoint" });
+      finished = true;
+    };
+    stream.flush = async () => {
+      throw new Error("flush() must not be used to end a stream that has finish()");
+    };
+    advance(2.5);
+    await channel.flush("close");
+    expect(finished).toBe(true);
+    expect(results().map((r) => r.channel.alternatives[0].transcript)).toEqual(["remote"]);
+    expect(sent.map((m) => m.type)).toEqual(["Results", "UtteranceEnd"]);
+  });
+
   it("punctuate, diarize and vad_events shape the messages", () => {
     const { stream, advance, sent, results } = setup({ punctuate: "true", diarize: "true", vad_events: "true" });
     stream.emit("speechStarted", 0.3);

@@ -8,6 +8,8 @@
  * - `/v1/listen` live and POST for `nova-*` models, answered by our own protocol code in front of the
  *   REAL PocketSphinx engine, so the words are real recognition, not canned text. `model_info.arch`
  *   says `fake-deepgram`.
+ * `lagMs` makes it a Deepgram that is behind the audio (a backlog, a slow link): every recognition
+ * event (interim, final, SpeechStarted) and every flush answer reaches the client that much later.
  * It records which credential kind each request used (`seen`), so tests can check who spoke to it,
  * and every request's method, URL and headers as received (`requests`), so tests can check what a
  * client sent.
@@ -45,12 +47,34 @@ function credential(headers: IncomingHttpHeaders): { kind: "token" | "bearer"; v
   return undefined;
 }
 
+/** Options of {@link startFakeDeepgram}. */
+export interface FakeDeepgramOptions {
+  /** Delay of every recognition event and flush answer, ms. Default 0. */
+  lagMs?: number;
+}
+
+/** The engine's streams with every event and flush answer `lagMs` late (order kept: equal timers fire in order). */
+function lagging(engine: SpeechEngine, lagMs: number): SpeechEngine["createStream"] {
+  return async (o) => {
+    const stream = await engine.createStream(o);
+    const emit = stream.emit.bind(stream);
+    stream.emit = (event, ...args) => {
+      setTimeout(() => emit(event, ...args), lagMs);
+      return true;
+    };
+    const flush = stream.flush.bind(stream);
+    // Its final was emitted (so scheduled) inside flush(); this timer is later, so the answer follows it.
+    stream.flush = () => flush().then(() => new Promise((resolve) => setTimeout(resolve, lagMs)));
+    return stream;
+  };
+}
+
 /**
  * Start the fake on 127.0.0.1 (free port).
  * @param apiKey the only valid Deepgram key
  * @param engine the engine that does the recognising (the caller closes it)
  */
-export async function startFakeDeepgram(apiKey: string, engine: SpeechEngine): Promise<FakeDeepgram> {
+export async function startFakeDeepgram(apiKey: string, engine: SpeechEngine, options: FakeDeepgramOptions = {}): Promise<FakeDeepgram> {
   const tokens = new Map<string, number>(); // token → expiry (ms since epoch)
   const seen: FakeDeepgram["seen"] = [];
   const requests: FakeDeepgram["requests"] = [];
@@ -85,6 +109,7 @@ export async function startFakeDeepgram(apiKey: string, engine: SpeechEngine): P
       if (!entry) throw new ModelUnavailableError(model ?? "", [...entries.keys()]);
       // The real engine recognises; the fake answers as the Deepgram model that was asked for.
       const view: SpeechEngine = Object.create(engine, { model: { value: entry.model }, name: { value: "fake-deepgram" } });
+      if (options.lagMs) view.createStream = lagging(engine, options.lagMs);
       return { engine: view, identity: modelIdentity(view), entry };
     },
     get defaultEngine() {

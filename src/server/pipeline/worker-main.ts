@@ -1,8 +1,11 @@
 /**
- * Composition root of a pipeline worker (`npm run worker`): configuration → PostgreSQL store →
- * engine → `startPipeline({ role: "worker" })`. Runs `CALLSCRIBE_WORKERS` jobs at a time; start as
- * many processes (on as many machines) as needed. Needs DATABASE_URL: the embedded PGlite store
- * belongs to the server process, which runs its own workers.
+ * Composition root of a pipeline worker (`npm run worker`): configuration → engine → PostgreSQL
+ * store → `startPipeline({ role: "worker" })`. The engine is chosen as the server chooses its
+ * default (`speech/engines/choose.ts`: CALLSCRIBE_DEFAULT_MODEL, CALLSCRIBE_MODELS_DIR,
+ * DEEPGRAM_API_KEY); a model that is not available stops the worker at boot (exit 2).
+ * Runs `CALLSCRIBE_WORKERS` jobs at a time; start as many processes (on as many machines) as
+ * needed. Needs DATABASE_URL: the embedded PGlite store belongs to the server process, which runs
+ * its own workers.
  * Queue tuning: see `loadQueueOptions` in `queue.ts`. SIGINT/SIGTERM finish running jobs (up to
  * 30 s), then exit; a job cut off is retried by another worker.
  */
@@ -10,7 +13,8 @@ import { crmRegistryFromConfig, type CrmRegistry } from "../crm/index";
 import { ConfigError, loadPipelineConfig } from "./config";
 import { loadQueueOptions } from "./queue";
 import { startPipeline } from "./pipeline";
-import { createPocketSphinxEngine } from "../speech/engines/pocketsphinx/index";
+import { loadEngineConfig } from "../config";
+import { chooseEngine, type ChosenEngine } from "../speech/engines/choose";
 
 function log(level: "info" | "warn" | "error", obj: object, msg?: string): void {
   process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), pid: process.pid, msg, ...obj }) + "\n");
@@ -22,7 +26,7 @@ const logger = {
 };
 
 async function main(): Promise<void> {
-  let config, queueOptions;
+  let config, queueOptions, chosen: ChosenEngine;
   let crm: CrmRegistry | undefined;
   try {
     config = loadPipelineConfig(process.env);
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
         "Missing environment variable DATABASE_URL: `npm run worker` serves a PostgreSQL queue; in the embedded default (PGlite) the server runs the workers itself.",
       );
     }
+    chosen = await chooseEngine(loadEngineConfig(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -42,8 +47,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const engine = createPocketSphinxEngine();
+  const { registry, engine, entry } = chosen;
   await engine.ready();
+  logger.info({ model: entry.model, provider: entry.provider }, "speech engine");
   const pipeline = await startPipeline({ engine, config, role: "worker", crm, queueOptions, logger });
 
   let stopping = false;
@@ -54,7 +60,7 @@ async function main(): Promise<void> {
     let code = 0;
     try {
       await pipeline.stop(30_000);
-      await engine.close();
+      await registry.close();
     } catch (err) {
       code = 1;
       logger.error({ err }, "shutdown failed");

@@ -14,9 +14,11 @@
  * Silence is measured on the audio received so far; a client sending faster than real time is ahead of
  * the engine, so long `endpointing` values then decide `speech_final` early.
  * - `Finalize`: flushes the engine; one final with `from_finalize: true` (empty when nothing was pending).
- * - CloseStream: flushes the engine; the last final has `speech_final: true`.
+ * - CloseStream: ends the engine stream (`finish()` where the engine has one, e.g. Deepgram's relay,
+ *   else `flush()`); the last final has `speech_final: true`.
  * - `utterance_end_ms`: `UtteranceEnd` once the audio received runs that long past the last finalized
- *   word with no speech in progress, once per utterance.
+ *   word with no speech in progress, once per utterance. It never precedes the final that holds that
+ *   word: after a flush (Finalize, CloseStream) it is checked once the flush's final has been sent.
  * `start`/`duration` of Results tile the stream: each final starts where the previous one ended.
  */
 import type { EngineHypothesis, RecognizerStream } from "./engines/engine";
@@ -99,10 +101,12 @@ export class LiveChannel {
    *   was pending) or `close` (CloseStream: `speech_final: true`, sent only when there are words)
    */
   async flush(kind: "finalize" | "close"): Promise<void> {
-    await this.stream.flush();
+    if (kind === "close" && this.stream.finish) await this.stream.finish();
+    else await this.stream.flush();
     const pending = [...this.takeAwaitingSilence(), ...this.untilFlush];
     this.untilFlush = [];
     if (pending.length > 0 || kind === "finalize") this.sendFinal(kind, pending, this.receivedSeconds());
+    this.onAudioTime(this.receivedSeconds()); // a due UtteranceEnd, after the final it refers to
   }
 
   private takeAwaitingSilence(): EngineHypothesis[] {
@@ -131,7 +135,8 @@ export class LiveChannel {
       if (reason === "finalize" || this.options.endpointing === false) this.untilFlush.push(h);
       else this.awaitingSilence.push(h);
     }
-    this.onAudioTime(this.receivedSeconds());
+    // The flush's own final is sent by flush(), which then checks UtteranceEnd.
+    if (reason !== "finalize") this.onAudioTime(this.receivedSeconds());
   }
 
   private onSpeechStarted(timestamp: number): void {

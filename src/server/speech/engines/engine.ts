@@ -61,6 +61,12 @@ export interface RecognizerStream extends EventEmitter {
    * (with `reason: "finalize"`). Resolves with no event when nothing was pending.
    */
   flush(): Promise<void>;
+  /**
+   * Optional: the audio is over (CloseStream). Resolve once every `final` for the audio written so
+   * far has been emitted; no `write` follows. Engines without it are ended with `flush()`. Remote
+   * engines need it: their flush answer is not guaranteed, their end-of-stream answer is.
+   */
+  finish?(): Promise<void>;
   /** Release the decoder. Pending audio is discarded; call `flush()` first to keep it. Idempotent. */
   close(): Promise<void>;
 }

@@ -15,6 +15,12 @@
  * Mapping (Deepgram docs "Live Audio"): an interim `Results` → `partial`; a final (`is_final`) →
  * `final` with reason `finalize` when `from_finalize`, else `endpoint`; `SpeechStarted` →
  * `speechStarted`. Word times are seconds from the start of the connection's audio, as ours.
+ *
+ * Ending a stream (our CloseStream) sends Deepgram's CloseStream and waits for its `Metadata` (or
+ * its normal close): Deepgram sends every final before it, however long it takes. A `Finalize`
+ * answer (`from_finalize`) is not guaranteed when little audio was buffered (Deepgram docs
+ * "Finalize"), so `flush()` waits for it at most `finalizeTimeoutMs`; only `finish()` is sure to see
+ * the last words of a Deepgram that is behind.
  */
 import { EventEmitter } from "node:events";
 import { DeepgramClient } from "@deepgram/sdk";
@@ -37,7 +43,10 @@ export interface DeepgramEngineOptions {
   baseUrl: string;
   /** Deepgram model, e.g. `nova-3`. */
   model: string;
-  /** Longest wait for the answer to a `Finalize`, ms. Default 5000 (Deepgram answers one when audio was pending). */
+  /**
+   * Longest wait of `flush()` for the answer to a `Finalize`, ms. Default 5000. Deepgram does not
+   * guarantee one when little audio was buffered. Ending a stream (`finish()`) never uses it.
+   */
   finalizeTimeoutMs?: number;
 }
 
@@ -178,8 +187,12 @@ type V1Socket = Awaited<ReturnType<DeepgramClient["listen"]["v1"]["connect"]>>;
 /** One Deepgram live connection as a `RecognizerStream`. */
 class DeepgramStream extends EventEmitter implements RecognizerStream {
   private pendingFinalize: (() => void)[] = [];
+  /** Waiters of `finish()`: resolved by Deepgram's Metadata or normal close. */
+  private pendingFinish: (() => void)[] = [];
   private closed = false;
   private failed = false;
+  /** CloseStream sent: no more audio; Deepgram's close is expected. */
+  private finishing = false;
 
   constructor(
     private readonly conn: V1Socket,
@@ -190,7 +203,12 @@ class DeepgramStream extends EventEmitter implements RecognizerStream {
     conn.on("message", (m: unknown) => this.onMessage(m as { type?: string }));
     conn.on("error", (err: unknown) => this.fail(new Error(`Deepgram connection error: ${(err as Error)?.message ?? String(err)}`)));
     conn.on("close", (event: { code?: number; reason?: string }) => {
-      if (!this.closed) this.fail(new Error(`Deepgram closed the connection (${event?.code ?? "?"}${event?.reason ? `: ${event.reason}` : ""})`));
+      if (this.closed) return;
+      if (this.finishing && event?.code === 1000) {
+        this.resolveFinish();
+        return;
+      }
+      this.fail(new Error(`Deepgram closed the connection (${event?.code ?? "?"}${event?.reason ? `: ${event.reason}` : ""})`));
     });
   }
 
@@ -205,11 +223,21 @@ class DeepgramStream extends EventEmitter implements RecognizerStream {
     if (this.failed || this.closed) return;
     this.failed = true;
     for (const resolve of this.pendingFinalize.splice(0)) resolve();
+    this.resolveFinish();
     if (this.listenerCount("error") > 0) this.emit("error", err);
     this.onClosed();
   }
 
+  private resolveFinish(): void {
+    for (const resolve of this.pendingFinish.splice(0)) resolve();
+  }
+
   private onMessage(m: { type?: string }): void {
+    if (m.type === "Metadata") {
+      // Deepgram's last message after CloseStream: every final came before it.
+      this.resolveFinish();
+      return;
+    }
     if (m.type === "SpeechStarted") {
       this.emit("speechStarted", (m as { timestamp?: number }).timestamp ?? 0);
       return;
@@ -228,13 +256,16 @@ class DeepgramStream extends EventEmitter implements RecognizerStream {
   }
 
   write(pcm: Int16Array): void {
-    if (this.closed || this.failed || pcm.length === 0) return;
+    if (this.closed || this.failed || this.finishing || pcm.length === 0) return;
     this.conn.sendMedia(pcmBytes(pcm).slice());
   }
 
-  /** Send `Finalize` and wait for Deepgram's `from_finalize` final (or `finalizeTimeoutMs`: nothing was pending). */
+  /**
+   * Send `Finalize` and wait for Deepgram's `from_finalize` final (or `finalizeTimeoutMs`: Deepgram
+   * does not answer when little was pending). A late answer is kept: its words go with the next flush.
+   */
   async flush(): Promise<void> {
-    if (this.closed || this.failed) return;
+    if (this.closed || this.failed || this.finishing) return;
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve) => {
       this.pendingFinalize.push(resolve);
@@ -244,12 +275,30 @@ class DeepgramStream extends EventEmitter implements RecognizerStream {
     await answered.finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Send `CloseStream` and wait for Deepgram's `Metadata` or normal close: every final for the
+   * audio sent has been emitted by then, however long Deepgram took. No own timeout: the session's
+   * flush timeout bounds it; an abnormal close or error resolves it (and emits `error`).
+   */
+  async finish(): Promise<void> {
+    if (this.closed || this.failed || this.finishing) return;
+    this.finishing = true;
+    const ended = new Promise<void>((resolve) => this.pendingFinish.push(resolve));
+    try {
+      this.conn.sendCloseStream({ type: "CloseStream" });
+    } catch (err) {
+      this.fail(new Error(`Deepgram connection error: ${(err as Error)?.message ?? String(err)}`));
+    }
+    await ended;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const resolve of this.pendingFinalize.splice(0)) resolve();
+    this.resolveFinish();
     try {
-      if (!this.failed && this.conn.readyState === 1) this.conn.sendCloseStream({ type: "CloseStream" });
+      if (!this.failed && !this.finishing && this.conn.readyState === 1) this.conn.sendCloseStream({ type: "CloseStream" });
     } catch {
       // already closing
     }
