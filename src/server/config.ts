@@ -13,6 +13,7 @@
  * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
  * | DEEPGRAM_API_KEY | Deepgram key: enables the `nova-*` models (relayed) and `POST /v1/auth/grant`; never sent to browsers | unset: no Deepgram |
  * | DEEPGRAM_BASE_URL | Deepgram's API root (http/https; tests point it at a fake) | https://api.deepgram.com |
+ * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
  *
  * An empty variable counts as unset.
  */
@@ -34,6 +35,8 @@ export interface ServerConfig {
   defaultModel?: string;
   /** Deepgram cloud access, when DEEPGRAM_API_KEY is set. `baseUrl` without a trailing slash. */
   deepgram?: { apiKey: string; baseUrl: string };
+  /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
+  maxLiveChannels?: number;
 }
 
 /** Deepgram's public API root. */
@@ -62,6 +65,7 @@ const ENV_SCHEMA = {
     CALLSCRIBE_DEFAULT_MODEL: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" },
     DEEPGRAM_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
     DEEPGRAM_BASE_URL: { type: "string", minLength: 1, maxLength: 2000, pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$" },
+    CALLSCRIBE_MAX_LIVE_CHANNELS: { type: "integer", minimum: 1, maximum: 10000 },
   },
 } as const;
 
@@ -75,6 +79,7 @@ const RULES: Record<string, string> = {
   CALLSCRIBE_DEFAULT_MODEL: "a model name such as pocketsphinx, whisper-base.en or nova-3",
   DEEPGRAM_API_KEY: "at least 8 characters without spaces",
   DEEPGRAM_BASE_URL: "an http(s) URL without query, e.g. https://api.deepgram.com",
+  CALLSCRIBE_MAX_LIVE_CHANNELS: "an integer from 1 to 10000",
 };
 
 /** Variables whose values are secrets: never echoed in errors. */
@@ -128,5 +133,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       picked.DEEPGRAM_API_KEY !== undefined
         ? { apiKey: String(picked.DEEPGRAM_API_KEY), baseUrl: String(picked.DEEPGRAM_BASE_URL ?? DEEPGRAM_CLOUD_URL).replace(/\/+$/, "") }
         : undefined,
+    maxLiveChannels: picked.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
   };
 }

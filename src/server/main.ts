@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     apiKey: config.apiKey,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
+    maxLiveChannels: config.maxLiveChannels,
   });
 
   let pipeline: Pipeline | undefined;

@@ -81,7 +81,7 @@ export class PocketSphinxEngine implements SpeechEngine {
   async createStream(options: RecognizeOptions = {}): Promise<RecognizerStream> {
     checkRecognizeOptions(options);
     await this.ready();
-    return new PocketSphinxStream(this.pool).open();
+    return new PocketSphinxStream(this.pool).open(options.signal);
   }
 
   /**
@@ -97,8 +97,8 @@ export class PocketSphinxEngine implements SpeechEngine {
     return this.pool.transcribe(pcm.slice());
   }
 
-  /** Worker threads and the decoders each holds (streams plus running transcriptions). */
-  workers(): { threadId: number; decoders: number }[] {
+  /** Worker threads, the decoders each holds (streams plus running transcriptions) and the audio queued for them (seconds). */
+  workers(): { threadId: number; decoders: number; queuedSeconds: number }[] {
     return this.pool.snapshot;
   }
 

@@ -1,0 +1,131 @@
+/**
+ * Memory of the speech server under live-session abuse (issue 7, items 5 and 7), measured as VmRSS of
+ * the server alone in a child process (`test/support/speech-server-process.ts`), real PocketSphinx,
+ * real corpus speech:
+ * - 200 WebSockets opened and dropped at once: the surplus is refused (503), RSS settles back within
+ *   a stated margin of before, and `/healthz` counts 0 sessions and 0 channels afterwards;
+ * - soak: 300 sessions opened, fed a little audio and closed in sequence: RSS at the end within 10%
+ *   of RSS after the first (freed decoders must give their ~90 MB back, not stay in malloc arenas).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { corpusDir } from "../../src/eval/corpus";
+import { startSpeechServerProcess, type SpeechServerProcess } from "../support/speech-server-process";
+import { chunkPcm, loadPcm16k, sleep, streamWithSdk } from "./helpers";
+
+const SPEECH = `${corpusDir()}/debian_pocketsphinx/librivox/sense_and_sensibility_01_austen_64kb-0870.wav`;
+
+/** Poll `probe` until it returns true or `ms` pass; returns the last result. */
+async function eventually(probe: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > until) return false;
+    await sleep(200);
+  }
+}
+
+let pcm: Int16Array;
+beforeAll(async () => {
+  pcm = await loadPcm16k(SPEECH);
+});
+
+describe("200 sockets opened and dropped at once", () => {
+  let server: SpeechServerProcess;
+  beforeAll(async () => {
+    server = await startSpeechServerProcess({ CALLSCRIBE_MAX_LIVE_CHANNELS: "4" });
+  }, 90_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("refuses the surplus with 503, frees every decoder, RSS comes back, /healthz shows 0 sessions", async () => {
+    // Warm up: one real session, so the baseline includes a used decoder's worth of heap and JIT.
+    const warm = await streamWithSdk(server.baseUrl, pcm.subarray(0, 16_000 * 2));
+    expect(warm.close.code).toBe(1000);
+    await sleep(1_000);
+    const before = server.rssMiB();
+    const audio = chunkPcm(pcm.subarray(0, 16_000), 100);
+    let refused = 0;
+    let refusalBody = "";
+    let opened = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        new Promise<void>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${server.port}/v1/listen?encoding=linear16&sample_rate=16000&interim_results=true`);
+          const gone = () => resolve();
+          ws.on("error", gone);
+          ws.on("close", gone);
+          ws.on("unexpected-response", (req, res) => {
+            if (res.statusCode === 503 && res.headers["retry-after"]) refused++;
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => {
+              refusalBody ||= body;
+              req.destroy();
+              resolve();
+            });
+          });
+          ws.on("open", () => {
+            opened++;
+            // Some vanish at once, the others after a little audio: no close frame, the TCP connection drops.
+            if (i % 2 === 0) for (const chunk of audio) ws.send(chunk);
+            (ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+          });
+          if (i % 5 === 0) setTimeout(() => ws.terminate(), 5); // and some leave mid-handshake
+        }),
+      ),
+    );
+    expect(refused, "sessions past the channel limit are refused before the handshake").toBeGreaterThan(0);
+    expect(refusalBody).toMatch(/at capacity.*live channels/);
+    expect(opened + refused).toBeLessThanOrEqual(200);
+    const drained = await eventually(async () => {
+      const h = await server.health();
+      return h.sessions === 0 && h.channels === 0;
+    }, 30_000);
+    const health = await server.health();
+    expect(drained, `healthz after the attack: ${JSON.stringify(health)}`).toBe(true);
+    // Margin: 300 MiB, about three decoders; the attack admitted ~4 at a time, without the fix all 200 (~18 GB).
+    const margin = 300;
+    await eventually(() => server.rssMiB() - before < margin, 20_000);
+    const after = server.rssMiB();
+    console.log(`200 dropped sockets: RSS ${before.toFixed(0)} → ${after.toFixed(0)} MiB, ${refused} refused, ${opened} opened`);
+    expect(after - before).toBeLessThan(margin);
+    // And the server still serves.
+    const next = await streamWithSdk(server.baseUrl, pcm.subarray(0, 16_000 * 3));
+    expect(next.close.code).toBe(1000);
+    expect(next.finals[0].length).toBeGreaterThan(0);
+  }, 180_000);
+});
+
+describe("soak: 300 sessions in sequence", () => {
+  let server: SpeechServerProcess;
+  beforeAll(async () => {
+    server = await startSpeechServerProcess({ CALLSCRIBE_MAX_LIVE_CHANNELS: "4" });
+  }, 90_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("RSS at the end is within 10% of RSS after the first session", async () => {
+    const SESSIONS = 300;
+    const sliceSamples = 16_000 / 2; // 0.5 s of speech each, from a different place in the recording
+    let afterFirst = 0;
+    const started = Date.now();
+    for (let i = 0; i < SESSIONS; i++) {
+      const offset = (i * 4_001) % Math.max(1, pcm.length - sliceSamples);
+      const out = await streamWithSdk(server.baseUrl, pcm.subarray(offset, offset + sliceSamples), { timeoutMs: 30_000 });
+      expect(out.close.code, `session ${i}: ${out.close.reason}`).toBe(1000);
+      if (i === 0) {
+        await sleep(1_000); // the worker refills its spare decoder
+        afterFirst = server.rssMiB();
+      }
+    }
+    const health = await server.health();
+    expect(health.sessions).toBe(0);
+    await eventually(() => server.rssMiB() <= afterFirst * 1.1, 10_000);
+    const end = server.rssMiB();
+    console.log(`soak: ${SESSIONS} sessions in ${((Date.now() - started) / 1000).toFixed(0)} s, RSS after the first ${afterFirst.toFixed(0)} MiB, at the end ${end.toFixed(0)} MiB`);
+    expect(end).toBeLessThanOrEqual(afterFirst * 1.1);
+  }, 300_000);
+});
