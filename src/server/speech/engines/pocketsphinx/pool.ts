@@ -13,6 +13,7 @@
  * is replaced. A crash inside native code (SIGSEGV) would still end the whole process: threads share it.
  */
 import type { Worker } from "node:worker_threads";
+import { WorkerSupervisor } from "../worker-pool";
 import { startEngineWorker } from "../worker-thread";
 import type { EngineHypothesis } from "../engine.js";
 import type { DecoderEvent } from "./decoder.js";
@@ -37,9 +38,6 @@ export interface StreamLease {
 const QUEUED_SECONDS_PER_LOAD_UNIT = 5;
 
 type Pending = { resolve: (v: EngineHypothesis[] | undefined) => void; reject: (e: Error) => void };
-
-/** Delay before retrying to replace a worker whose replacement failed to start, in ms. */
-const RESPAWN_RETRY_MS = 2_000;
 
 /** One worker thread and the streams and requests it holds. */
 export class PoolWorker {
@@ -73,24 +71,39 @@ function loadOf(worker: PoolWorker): number {
 
 /** A pool of worker threads hosting PocketSphinx decoders. */
 export class WorkerPool {
-  private readonly workers = new Set<PoolWorker>();
+  private readonly supervisor: WorkerSupervisor<PoolWorker, FromWorker>;
   private nextId = 1;
-  private closed = false;
 
   constructor(
-    private readonly config: WorkerConfig,
+    config: WorkerConfig,
     private readonly size: number,
     /** Where to report failures nobody awaits (a replacement worker that cannot start). */
-    private readonly log: (message: string) => void = (m) => console.error(m),
-  ) {}
+    log: (message: string) => void = (m) => console.error(m),
+  ) {
+    this.supervisor = new WorkerSupervisor<PoolWorker, FromWorker>({
+      engine: "PocketSphinx",
+      create: () => new PoolWorker(startEngineWorker(import.meta.url, config)),
+      onMessage: (worker, msg) => this.dispatch(worker, msg as Exclude<FromWorker, { type: "ready" | "initError" }>),
+      onStopped: (worker, err) => this.failAll(worker, new Error(`PocketSphinx worker thread stopped (${err.message}); the stream was lost`)),
+      log,
+    });
+  }
+
+  private get workers(): Set<PoolWorker> {
+    return this.supervisor.workers;
+  }
+
+  private get closed(): boolean {
+    return this.supervisor.isClosed;
+  }
 
   /** Start all workers; resolves when every one has loaded the model. @throws Error with the first worker's failure. */
   async start(): Promise<void> {
-    const started = await Promise.allSettled(Array.from({ length: this.size }, () => this.spawn()));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) {
+    try {
+      await this.supervisor.start(this.size);
+    } catch (err) {
       await this.close();
-      throw failed.reason as Error;
+      throw err;
     }
   }
 
@@ -176,9 +189,7 @@ export class WorkerPool {
 
   /** Free every decoder and stop the workers. Idempotent. */
   async close(): Promise<void> {
-    this.closed = true;
-    const workers = [...this.workers];
-    this.workers.clear();
+    const workers = this.supervisor.close();
     await Promise.all(
       workers.map(async (w) => {
         if (w.alive) {
@@ -218,36 +229,6 @@ export class WorkerPool {
     });
   }
 
-  /** Start one worker; resolves when its model is loaded. */
-  private spawn(): Promise<PoolWorker> {
-    const worker = new PoolWorker(startEngineWorker(import.meta.url, this.config));
-    return new Promise((resolve, reject) => {
-      let ready = false;
-      worker.worker.on("message", (msg: FromWorker) => {
-        if (msg.type === "ready") {
-          ready = true;
-          if (this.closed) {
-            void worker.worker.terminate();
-            reject(new Error("PocketSphinx engine is closed"));
-            return;
-          }
-          this.workers.add(worker);
-          resolve(worker);
-        } else if (msg.type === "initError") {
-          worker.alive = false;
-          void worker.worker.terminate();
-          reject(new Error(msg.message));
-        } else {
-          this.dispatch(worker, msg);
-        }
-      });
-      worker.worker.on("error", (err) => this.died(worker, err, ready ? undefined : reject));
-      worker.worker.on("exit", (code) =>
-        this.died(worker, new Error(`PocketSphinx worker thread exited with code ${code}`), ready ? undefined : reject),
-      );
-    });
-  }
-
   private dispatch(worker: PoolWorker, msg: Exclude<FromWorker, { type: "ready" | "initError" }>): void {
     switch (msg.type) {
       case "events":
@@ -271,16 +252,6 @@ export class WorkerPool {
     }
   }
 
-  /** A worker stopped: fail what it held and, unless closing, start a replacement. */
-  private died(worker: PoolWorker, err: Error, rejectStart?: (e: Error) => void): void {
-    const wasAlive = worker.alive;
-    worker.alive = false;
-    rejectStart?.(err);
-    if (!this.workers.delete(worker) || !wasAlive) return;
-    this.failAll(worker, new Error(`PocketSphinx worker thread stopped (${err.message}); the stream was lost`));
-    if (!this.closed) this.replace();
-  }
-
   private failAll(worker: PoolWorker, err: Error): void {
     for (const pending of worker.pending.values()) pending.reject(err);
     worker.pending.clear();
@@ -289,13 +260,5 @@ export class WorkerPool {
     worker.states.clear();
     worker.load = 0;
     for (const sink of sinks) sink.onError(err);
-  }
-
-  private replace(): void {
-    this.spawn().catch((err: Error) => {
-      if (this.closed) return;
-      this.log(`PocketSphinx: replacement worker failed to start (${err.message}); retrying in ${RESPAWN_RETRY_MS} ms`);
-      setTimeout(() => !this.closed && this.replace(), RESPAWN_RETRY_MS).unref();
-    });
   }
 }
