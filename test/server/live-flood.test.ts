@@ -2,6 +2,7 @@
  * Floods (issue 7, item 9), real PocketSphinx on real corpus speech:
  * - a closed stream's audio still queued for its worker is dropped, not decoded: a new stream on
  *   the same (single) worker gets its final at once, not after minutes of someone else's backlog;
+ * - a stream opened for a caller that gave up (its client left) while the open queued builds no decoder;
  * - a new stream goes to the worker with the least load counting queued audio, not only decoders;
  * - a client sending far faster than real time is throttled (the server stops reading its socket),
  *   so what it queues stays bounded, and after it vanishes a new session gets its results promptly.
@@ -59,6 +60,19 @@ describe("the worker drops a closed stream's backlog", () => {
     expect(finals.map((f) => f.text).join(" ")).toMatch(/\w/);
     expect(elapsed, "the next stream did not wait for the closed stream's backlog").toBeLessThan(15_000);
     await expect.poll(() => engine.workers()[0].queuedSeconds, { timeout: 10_000 }).toBe(0);
+  }, 60_000);
+
+  it("a stream whose caller gave up while its open waited in the queue gets no decoder", async () => {
+    const busy = await engine.createStream();
+    busy.on("error", () => undefined);
+    const audio = speech(60); // keeps the worker busy for a while
+    for (let o = 0; o < audio.length; o += 1600) busy.write(audio.subarray(o, o + 1600));
+    const gaveUp = new AbortController();
+    const opening = engine.createStream({ signal: gaveUp.signal });
+    gaveUp.abort(new Error("client left"));
+    await expect(opening).rejects.toThrow(/client left/);
+    await busy.close();
+    await expect.poll(() => engine.workers()[0].decoders, { timeout: 10_000 }).toBe(0);
   }, 60_000);
 });
 

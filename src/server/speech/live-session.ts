@@ -106,7 +106,8 @@ export class LiveSession {
   private control: Promise<void> = Promise.resolve();
   private readonly ready: Promise<boolean>;
   private resolveReady!: (ok: boolean) => void;
-  private cleanedUp = false;
+  /** Set once release() started; settles when the channels are given back. */
+  private releasing?: Promise<void>;
   /** The engine setup in progress or done; release waits for it, so no stream it opens is left behind. */
   private setupRun: Promise<void> = Promise.resolve();
   /** Aborted when the session ends: engine streams still being opened are not built. */
@@ -460,10 +461,18 @@ export class LiveSession {
     this.abort.abort(new Error("live session ended"));
     this.resolveReady(false);
     const { socket } = this.init;
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-      socket.close(code, closeReason(reason));
+    const closeSocket = () => {
+      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+        socket.close(code, closeReason(reason));
+      }
+    };
+    // A normal close waits until the channels are given back, so a client that opens its next
+    // session on seeing the close is not refused for channels its last session still held.
+    if (code === CloseCode.normal) void this.release().then(closeSocket);
+    else {
+      closeSocket();
+      void this.release();
     }
-    this.release();
   }
 
   private onSocketClose(code: number): void {
@@ -473,19 +482,18 @@ export class LiveSession {
       this.abort.abort(new Error("client closed the live socket"));
       this.resolveReady(false);
     }
-    this.release();
+    void this.release();
   }
 
   /**
    * Close engine streams (discarding unflushed audio) and resamplers, wait for a setup in progress to
    * close what it opened, then give the channels back and report the end, once.
    */
-  private release(): void {
+  private release(): Promise<void> {
     this.clearIdleTimer();
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
     this.throttleTimer = undefined;
-    if (this.cleanedUp) return;
-    this.cleanedUp = true;
+    if (this.releasing) return this.releasing;
     const streams = this.streams;
     this.streams = [];
     for (const r of this.resamplers) r.close();
@@ -500,7 +508,7 @@ export class LiveSession {
       }, RELEASE_TIMEOUT_MS);
       timer.unref();
     });
-    void Promise.race([released, timedOut]).then(() => {
+    this.releasing = Promise.race([released, timedOut]).then(() => {
       clearTimeout(timer);
       this.init.lease.release();
       this.init.log.info(
@@ -515,6 +523,7 @@ export class LiveSession {
       );
       this.init.onEnd(this);
     });
+    return this.releasing;
   }
 }
 
