@@ -15,6 +15,7 @@
  * - Each stream and each `transcribe()` gets a fresh decoder (see `worker.ts` for why none is reused).
  * - Throughput: one decoder needs ~0.2 s of CPU per second of audio (RTF measured on one core), so a
  *   core keeps up with about five live streams; beyond that, streams lag (audio queues in the worker).
+ *   The server therefore admits two live channels per core by default (`../../admission.ts`).
  */
 import type { EngineHypothesis, RecognizeOptions, RecognizerStream, SpeechEngine } from "../engine.js";
 import { decoderArgs } from "./decoder.js";
