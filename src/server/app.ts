@@ -12,9 +12,10 @@ import { credentialMatches, presentedCredential, selectSubprotocol } from "./aut
 import { grantRoutes } from "./speech/engines/deepgram/grant";
 import type { SpeechEngine } from "./speech/engines/engine";
 import { EngineRegistry, type EngineResolver } from "./speech/engines/registry";
-import type { LiveSession } from "./speech/live-session";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "./speech/audio/limits";
-import { errorBody, listenRoutes } from "./speech/routes";
+import { ChannelAdmission, defaultMaxLiveChannels } from "./speech/admission";
+import type { LiveFlowLimits, LiveSession } from "./speech/live-session";
+import { errorBody, listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -50,12 +51,23 @@ export interface BuildServerOptions {
   maxAudioSeconds?: number;
   /** Largest WebSocket frame, bytes. Default 8 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Live channels (engine decoders) admitted at once; past it new sessions get HTTP 503 with
+   * `Retry-After` on the upgrade. Default `defaultMaxLiveChannels()` (see `speech/admission.ts`).
+   */
+  maxLiveChannels?: number;
+  /** Most channels one live session may transcribe with `multichannel=true` (more: close 1008). Default 8. */
+  maxChannelsPerSession?: number;
+  /** Throttling of live audio sent ahead of real time. Default `DEFAULT_FLOW_LIMITS` (`speech/live-session.ts`). */
+  liveFlow?: LiveFlowLimits;
 }
 
 declare module "fastify" {
   interface FastifyInstance {
-    /** Live `/v1/listen` sessions in progress. */
+    /** Live `/v1/listen` sessions in progress (removed once their decoders are released). */
     listenSessions: Set<LiveSession>;
+    /** Live channels admitted and the limit. */
+    liveAdmission: ChannelAdmission;
   }
 }
 
@@ -98,6 +110,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   const sessions = new Set<LiveSession>();
   app.decorate("listenSessions", sessions);
+  const admission = new ChannelAdmission(options.maxLiveChannels ?? defaultMaxLiveChannels());
+  app.decorate("liveAdmission", admission);
 
   app.register(fastifyWebsocket, {
     options: {
@@ -131,7 +145,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
 
   app.get("/healthz", async (_request, reply) => {
-    const body = { status: engineState.status, engine: engine.name, model: engine.model, sessions: sessions.size };
+    const body = {
+      status: engineState.status,
+      engine: engine.name,
+      model: engine.model,
+      sessions: sessions.size,
+      channels: admission.inUse,
+      maxChannels: admission.limit,
+    };
     if (engineState.status === "failed") return reply.code(503).send({ ...body, error: engineState.error });
     return reply.code(engineState.status === "ready" ? 200 : 503).send(body);
   });
@@ -146,6 +167,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     flushTimeoutMs: options.liveFlushTimeoutMs ?? 120_000,
     maxBodyBytes: options.maxBodyBytes ?? 200 * 1024 * 1024,
     maxAudioSeconds: options.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS,
+    admission,
+    maxChannelsPerSession: options.maxChannelsPerSession ?? MAX_CHANNELS_PER_SESSION,
+    flow: options.liveFlow,
   });
 
   if (staticDir) {

@@ -14,6 +14,7 @@
  * | DEEPGRAM_API_KEY | Deepgram key: enables the `nova-*` models (relayed) and `POST /v1/auth/grant`; never sent to browsers | unset: no Deepgram |
  * | DEEPGRAM_BASE_URL | Deepgram's API root (http/https; tests point it at a fake) | https://api.deepgram.com |
  * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` (and a recorded call) may hold, seconds, 1–86400; longer is refused with 413 | 14400 (4 h) |
+ * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
  *
  * An empty variable counts as unset.
  */
@@ -38,6 +39,8 @@ export interface ServerConfig {
   deepgram?: { apiKey: string; baseUrl: string };
   /** Longest pre-recorded audio, seconds. */
   maxAudioSeconds: number;
+  /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
+  maxLiveChannels?: number;
 }
 
 /** Deepgram's public API root. */
@@ -67,6 +70,7 @@ const ENV_SCHEMA = {
     DEEPGRAM_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
     DEEPGRAM_BASE_URL: { type: "string", minLength: 1, maxLength: 2000, pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$" },
     CALLSCRIBE_MAX_AUDIO_SECONDS: { type: "integer", minimum: 1, maximum: 86_400 },
+    CALLSCRIBE_MAX_LIVE_CHANNELS: { type: "integer", minimum: 1, maximum: 10000 },
   },
 } as const;
 
@@ -81,6 +85,7 @@ const RULES: Record<string, string> = {
   DEEPGRAM_API_KEY: "at least 8 characters without spaces",
   DEEPGRAM_BASE_URL: "an http(s) URL without query, e.g. https://api.deepgram.com",
   CALLSCRIBE_MAX_AUDIO_SECONDS: "a whole number of seconds from 1 to 86400",
+  CALLSCRIBE_MAX_LIVE_CHANNELS: "an integer from 1 to 10000",
 };
 
 /** Variables whose values are secrets: never echoed in errors. */
@@ -135,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         ? { apiKey: String(picked.DEEPGRAM_API_KEY), baseUrl: String(picked.DEEPGRAM_BASE_URL ?? DEEPGRAM_CLOUD_URL).replace(/\/+$/, "") }
         : undefined,
     maxAudioSeconds: (picked.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
+    maxLiveChannels: picked.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
   };
 }
 

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
+    maxLiveChannels: config.maxLiveChannels,
   });
 
   let pipeline: Pipeline | undefined;

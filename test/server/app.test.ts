@@ -80,7 +80,7 @@ describe("buildServer", () => {
       transcribe: (p, o) => engine.transcribe(p, o),
       close: async () => undefined,
     };
-    const app = buildServer({ engine: fakeSlowStartEngine });
+    const app = buildServer({ engine: fakeSlowStartEngine, maxLiveChannels: 6 });
     const before = await app.inject({ url: "/healthz" });
     expect(before.statusCode).toBe(503);
     expect(before.json()).toMatchObject({ status: "starting" });
@@ -89,7 +89,7 @@ describe("buildServer", () => {
     await new Promise((r) => setTimeout(r, 10));
     const after = await app.inject({ url: "/healthz" });
     expect(after.statusCode).toBe(200);
-    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0 });
+    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0, channels: 0, maxChannels: 6 });
     await app.close();
   });
 

@@ -9,11 +9,17 @@
  * Lifecycle: starting (engine streams opening; audio is queued) → open → closing (CloseStream:
  * flush, `Metadata`, close 1000) → ended. A client that vanishes ends the session at once: engine
  * streams are closed and their pending audio discarded. Any failure closes the socket with a code
- * (1008 for bad client input, 1011 for server-side failures) and a reason, never throws.
+ * (1008 for bad client input, 1011 for server-side failures, 1013 when the server is at capacity)
+ * and a reason, never throws.
+ *
+ * Resources: the session holds a channel lease (see `admission.ts`) until its engine streams are
+ * closed; no engine stream is opened once the client has gone. Audio ahead of real time is throttled
+ * (see `LiveFlowLimits`): the socket stops being read, so one client cannot queue hours of audio.
  */
 import { createHash, type Hash } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket, RawData } from "ws";
+import type { ChannelLease } from "./admission";
 import { ENGINE_SAMPLE_RATE, type RecognizerStream, type SpeechEngine } from "./engines/engine";
 import { downmix, float32ToInt16, int16ToFloat32 } from "./audio/pcm";
 import { RawStreamDecoder, type RawEncoding } from "./audio/raw";
@@ -27,7 +33,28 @@ import { roundSeconds } from "./results";
 import { validateClientControl } from "./validators";
 
 /** WebSocket close codes we use (RFC 6455 §7.4.1). */
-export const CloseCode = { normal: 1000, goingAway: 1001, policyViolation: 1008, internalError: 1011 } as const;
+export const CloseCode = { normal: 1000, goingAway: 1001, policyViolation: 1008, internalError: 1011, tryAgainLater: 1013 } as const;
+
+/**
+ * How far ahead of real time a client may send audio. Past `burstSeconds` of audio, the session
+ * reads at most `maxSpeed` seconds of audio per second of wall time (seconds per channel); and it
+ * stops reading while any channel's engine has more than `maxBacklogSeconds` of audio not yet decoded
+ * (engines that report it). Throttling pauses the socket (TCP backpressure reaches the client) and
+ * holds the idle timeout; nothing is dropped.
+ */
+export interface LiveFlowLimits {
+  burstSeconds: number;
+  maxSpeed: number;
+  maxBacklogSeconds: number;
+}
+
+/** Defaults: a 30 s burst (a short file sent at once goes straight through), then twice real time, 10 s of engine backlog. */
+export const DEFAULT_FLOW_LIMITS: LiveFlowLimits = { burstSeconds: 30, maxSpeed: 2, maxBacklogSeconds: 10 };
+
+/** Re-check a throttled session this often, ms. */
+const FLOW_POLL_MS = 100;
+/** Longest wait for a session's engine streams to close before its channels are given back anyway, ms. */
+const RELEASE_TIMEOUT_MS = 30_000;
 
 /** Everything a session needs from the server. */
 export interface LiveSessionInit {
@@ -41,6 +68,12 @@ export interface LiveSessionInit {
   idleTimeoutMs: number;
   /** Longest wait for the engine to flush on Finalize/CloseStream before failing the session. */
   flushTimeoutMs?: number;
+  /** The channels admitted for this session; released once its engine streams are closed. */
+  lease: ChannelLease;
+  /** Most channels transcribed (`multichannel=true`); a WAV stream with more closes with 1008. */
+  maxChannels: number;
+  /** Throttling of audio sent ahead of real time. Default `DEFAULT_FLOW_LIMITS`. */
+  flow?: LiveFlowLimits;
   /** Called once when the session has ended and released its engine streams. */
   onEnd: (session: LiveSession) => void;
 }
@@ -73,7 +106,17 @@ export class LiveSession {
   private control: Promise<void> = Promise.resolve();
   private readonly ready: Promise<boolean>;
   private resolveReady!: (ok: boolean) => void;
-  private cleanedUp = false;
+  /** Set once release() started; settles when the channels are given back. */
+  private releasing?: Promise<void>;
+  /** The engine setup in progress or done; release waits for it, so no stream it opens is left behind. */
+  private setupRun: Promise<void> = Promise.resolve();
+  /** Aborted when the session ends: engine streams still being opened are not built. */
+  private readonly abort = new AbortController();
+  /** Audio received, seconds per channel (all of it, also what is queued before setup). */
+  private secondsIn = 0;
+  /** When the first audio arrived (performance.now), the origin of the real-time allowance. */
+  private flowStart?: number;
+  private throttleTimer?: NodeJS.Timeout;
 
   constructor(private readonly init: LiveSessionInit) {
     this.requestId = init.requestId;
@@ -87,7 +130,7 @@ export class LiveSession {
     const { encoding, sampleRate, channels } = init.options;
     if (encoding !== undefined && sampleRate !== undefined) {
       this.format = { encoding, sampleRate, channels };
-      void this.setup();
+      this.setupRun = this.setup();
     }
   }
 
@@ -146,6 +189,49 @@ export class LiveSession {
     }
     if (this.state === "starting") this.queue.push(bytes);
     else this.processAudio(bytes);
+    this.countAudio(bytes.length);
+  }
+
+  /** Account for `byteCount` bytes of audio in the session's format and throttle if it runs ahead. */
+  private countAudio(byteCount: number): void {
+    const format = this.format!;
+    const bytesPerFrame = (format.encoding === "linear16" ? 2 : 1) * format.channels;
+    this.secondsIn += byteCount / bytesPerFrame / format.sampleRate;
+    this.flowStart ??= performance.now();
+    this.throttle();
+  }
+
+  /**
+   * Pause reading the socket while the client is ahead of `LiveFlowLimits`, resume when it is not.
+   * @returns nothing; re-arms itself every `FLOW_POLL_MS` while paused
+   */
+  private throttle(): void {
+    if (this.throttleTimer || this.state === "ended") return;
+    const wait = this.flowWaitMs();
+    if (wait <= 0) return;
+    const { socket } = this.init;
+    socket.pause();
+    this.clearIdleTimer(); // a throttled client is not idle
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = undefined;
+      if (this.state === "ended") return;
+      if (this.flowWaitMs() > 0) {
+        this.throttle();
+        return;
+      }
+      socket.resume();
+      this.armIdleTimer();
+    }, Math.min(wait, FLOW_POLL_MS));
+  }
+
+  /** How long the client must wait before more audio is read, ms (0: read on). */
+  private flowWaitMs(): number {
+    const flow = this.init.flow ?? DEFAULT_FLOW_LIMITS;
+    const elapsed = (performance.now() - (this.flowStart ?? performance.now())) / 1000;
+    const ahead = this.secondsIn - (flow.burstSeconds + flow.maxSpeed * elapsed);
+    const rateWait = ahead > 0 ? (ahead / flow.maxSpeed) * 1000 : 0;
+    const backlog = Math.max(0, ...this.streams.map((s) => (s as RecognizerStream & { queuedSeconds?: number }).queuedSeconds ?? 0));
+    return Math.max(rateWait, backlog > flow.maxBacklogSeconds ? FLOW_POLL_MS : 0);
   }
 
   private onText(bytes: Uint8Array): void {
@@ -187,8 +273,12 @@ export class LiveSession {
       }
       this.format = { encoding: header.encoding, sampleRate: header.sampleRate, channels: header.channels };
       this.headerBytes = undefined;
-      if (header.dataOffset < all.length) this.queue.push(all.subarray(header.dataOffset));
-      void this.setup();
+      if (header.dataOffset < all.length) {
+        const data = all.subarray(header.dataOffset);
+        this.queue.push(data);
+        this.countAudio(data.length);
+      }
+      this.setupRun = this.setup();
     } catch (err) {
       this.fail(CloseCode.policyViolation, (err as Error).message);
     }
@@ -202,16 +292,29 @@ export class LiveSession {
     const { engine, options, log } = this.init;
     const format = this.format!;
     const count = options.multichannel ? format.channels : 1;
+    const { lease, maxChannels } = this.init;
+    if (count > maxChannels) {
+      this.fail(CloseCode.policyViolation, `WAV stream with ${count} channels and multichannel=true: at most ${maxChannels} channels per session are transcribed (downmix with multichannel=false)`);
+      return;
+    }
+    if (count > lease.channels && !lease.grow(count - lease.channels)) {
+      this.fail(CloseCode.tryAgainLater, `server at capacity: no room for ${count} live channels (the WAV header's channel count); try again later`);
+      return;
+    }
     try {
       await engine.ready();
+      if (this.isEnded()) return; // the client left while the engine loaded: open nothing
+      const signal = this.abort.signal;
       const results = await Promise.allSettled(
-        Array.from({ length: count }, () => engine.createStream({ language: options.language, keyterms: options.keyterms, ...(options.detectLanguage ? { detectLanguage: true } : {}) })),
+        Array.from({ length: count }, () =>
+          engine.createStream({ language: options.language, keyterms: options.keyterms, signal, ...(options.detectLanguage ? { detectLanguage: true } : {}) }),
+        ),
       );
       const streams = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failure || this.isEnded()) {
         await Promise.allSettled(streams.map((s) => s.close()));
-        if (failure) throw failure.reason;
+        if (failure && !this.isEnded()) throw failure.reason;
         return;
       }
       this.streams = streams;
@@ -355,34 +458,59 @@ export class LiveSession {
   private end(code: number, reason: string): void {
     if (this.state === "ended") return;
     this.state = "ended";
+    this.abort.abort(new Error("live session ended"));
     this.resolveReady(false);
     const { socket } = this.init;
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-      socket.close(code, closeReason(reason));
+    const closeSocket = () => {
+      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+        socket.close(code, closeReason(reason));
+      }
+    };
+    // A normal close waits until the channels are given back, so a client that opens its next
+    // session on seeing the close is not refused for channels its last session still held.
+    if (code === CloseCode.normal) void this.release().then(closeSocket);
+    else {
+      closeSocket();
+      void this.release();
     }
-    this.release();
   }
 
   private onSocketClose(code: number): void {
     if (this.state !== "ended") {
       this.init.log.info({ requestId: this.requestId, code }, "client closed the live socket");
       this.state = "ended";
+      this.abort.abort(new Error("client closed the live socket"));
       this.resolveReady(false);
     }
-    this.release();
+    void this.release();
   }
 
-  /** Close engine streams (discarding unflushed audio) and resamplers; report the end once. */
-  private release(): void {
+  /**
+   * Close engine streams (discarding unflushed audio) and resamplers, wait for a setup in progress to
+   * close what it opened, then give the channels back and report the end, once.
+   */
+  private release(): Promise<void> {
     this.clearIdleTimer();
-    if (this.cleanedUp) return;
-    this.cleanedUp = true;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = undefined;
+    if (this.releasing) return this.releasing;
     const streams = this.streams;
     this.streams = [];
     for (const r of this.resamplers) r.close();
     this.resamplers = [];
     this.queue = [];
-    void Promise.allSettled(streams.map((s) => s.close())).then(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const released = Promise.allSettled([this.setupRun, ...streams.map((s) => s.close())]);
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.init.log.warn({ requestId: this.requestId }, `engine streams did not close within ${RELEASE_TIMEOUT_MS} ms; giving the channels back anyway`);
+        resolve();
+      }, RELEASE_TIMEOUT_MS);
+      timer.unref();
+    });
+    this.releasing = Promise.race([released, timedOut]).then(() => {
+      clearTimeout(timer);
+      this.init.lease.release();
       this.init.log.info(
         {
           requestId: this.requestId,
@@ -395,6 +523,7 @@ export class LiveSession {
       );
       this.init.onEnd(this);
     });
+    return this.releasing;
   }
 }
 

@@ -7,10 +7,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { AudioTooLongError } from "./audio/engine-audio";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "./audio/limits";
+import { ChannelAdmission, defaultMaxLiveChannels, type ChannelLease } from "./admission";
 import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
 import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
-import { LiveSession, CloseCode, closeReason } from "./live-session";
+import { LiveSession, CloseCode, closeReason, type LiveFlowLimits } from "./live-session";
 import type { ErrorBody, ModelInfo } from "./protocol";
 import { parseListenQuery } from "./query";
 import { transcribeRecording } from "./prerecorded";
@@ -29,7 +30,26 @@ export interface ListenRoutesOptions {
   maxBodyBytes: number;
   /** Longest accepted pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). Default 14 400 (4 h). */
   maxAudioSeconds?: number;
+  /** Live channels admitted at once; the rest are refused with 503 before the handshake. Default: `defaultMaxLiveChannels()`. */
+  admission?: ChannelAdmission;
+  /** Most channels one live session may transcribe (`multichannel=true`); more closes with 1008. Default `MAX_CHANNELS_PER_SESSION`. */
+  maxChannelsPerSession?: number;
+  /** How far ahead of real time a live client may send. Default `DEFAULT_FLOW_LIMITS`. */
+  flow?: LiveFlowLimits;
 }
+
+/**
+ * Default cap on channels per live session. Telephony needs 2 (agent and customer); 8 covers a
+ * conference bridge's split tracks while keeping one socket from taking a small server's whole
+ * channel budget (Deepgram itself limits concurrency per project, not channels per stream).
+ */
+export const MAX_CHANNELS_PER_SESSION = 8;
+
+/** Seconds a client refused for capacity is told to wait (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Channel leases taken before the handshake, handed to the session the upgrade creates. */
+const leases = new WeakMap<FastifyRequest, ChannelLease>();
 
 /** Deepgram-style error body. */
 export function errorBody(request: FastifyRequest, err_code: string, err_msg: string, parameter?: string): ErrorBody {
@@ -60,31 +80,91 @@ function validatorView(r: Extract<Resolved, { ok: true }>): Pick<SpeechEngine, "
   return { name: r.requested ?? r.engine.name, model: r.engine.model, languages: r.engine.languages };
 }
 
+/** The close reason for a session that asks to transcribe more channels than allowed. */
+export function tooManyChannels(channels: number, max: number): string {
+  return `multichannel=true with ${channels} channels: at most ${max} channels per session are transcribed (downmix with multichannel=false)`;
+}
+
 /** Fastify plugin: `GET /v1/listen` (WebSocket upgrade) and `POST /v1/listen`. */
 export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptions): Promise<void> {
   const { engines, sessions } = opts;
+  const admission = opts.admission ?? new ChannelAdmission(defaultMaxLiveChannels());
+  const maxChannelsPerSession = opts.maxChannelsPerSession ?? MAX_CHANNELS_PER_SESSION;
 
   // Audio arrives as application/octet-stream (the SDK), audio/wav, audio/flac, or anything else: keep the bytes.
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
 
+  /**
+   * Admission, before the WebSocket handshake: a session takes as many channels as it will transcribe
+   * (`channels` with `multichannel=true`, else 1). A query that is invalid or asks for too many
+   * channels takes none: the handler then closes it with 1008 and the reason.
+   */
+  const admit = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!(request as FastifyRequest & { ws?: boolean }).ws) return;
+    const resolved = resolveModel(engines, request.query as Query);
+    if (!resolved.ok) return;
+    const parsed = parseListenQuery(request.query as Query, "live", validatorView(resolved));
+    if (!parsed.ok) return;
+    const wanted = parsed.options.multichannel ? parsed.options.channels : 1;
+    if (wanted > maxChannelsPerSession) return;
+    const lease = admission.tryAdmit(wanted);
+    if (!lease) {
+      const { inUse, limit } = admission;
+      request.log.info({ channels: wanted, inUse, limit }, "live request refused: at capacity");
+      return reply
+        .code(503)
+        .header("retry-after", String(RETRY_AFTER_SECONDS))
+        .send(
+          errorBody(
+            request,
+            "TOO_MANY_LIVE_CHANNELS",
+            `The server is at capacity: ${inUse} of ${limit} live channels are in use and this session needs ${wanted}. Try again later.`,
+          ),
+        );
+    }
+    leases.set(request, lease);
+    // A client that leaves during the handshake never reaches the handler: give the channels back then.
+    request.raw.socket.once("close", () => {
+      if (leases.get(request) === lease) lease.release();
+    });
+  };
+
   app.route({
     method: "GET",
     url: "/v1/listen",
+    preValidation: admit,
     // A plain GET is not an upgrade: tell the client what to do.
     handler: async (request: FastifyRequest, reply: FastifyReply) =>
       reply.code(426).header("upgrade", "websocket").send(errorBody(request, "UPGRADE_REQUIRED", "GET /v1/listen is a WebSocket endpoint: open it with a WebSocket client.")),
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+      const lease = leases.get(request);
+      leases.delete(request); // from here on the session (or the refusal below) owns the channels
+      const refuse = (code: number, reason: string) => {
+        lease?.release();
+        socket.close(code, closeReason(reason));
+      };
       const resolved = resolveModel(engines, request.query as Query);
       if (!resolved.ok) {
         request.log.info({ parameter: "model" }, "live request refused: model not available");
-        socket.close(CloseCode.policyViolation, closeReason(resolved.message));
+        refuse(CloseCode.policyViolation, resolved.message);
         return;
       }
       const { engine, model } = resolved;
       const parsed = parseListenQuery(request.query as Query, "live", validatorView(resolved));
       if (!parsed.ok) {
         request.log.info({ parameter: parsed.parameter }, "live request refused: invalid query parameter");
-        socket.close(CloseCode.policyViolation, closeReason(parsed.message));
+        refuse(CloseCode.policyViolation, parsed.message);
+        return;
+      }
+      const { channels, multichannel } = parsed.options;
+      if (multichannel && channels > maxChannelsPerSession) {
+        request.log.info({ channels }, "live request refused: too many channels");
+        refuse(CloseCode.policyViolation, tooManyChannels(channels, maxChannelsPerSession));
+        return;
+      }
+      if (!lease) {
+        // Not admitted before the handshake (an upgrade that skipped the hook): refuse rather than run unaccounted.
+        refuse(CloseCode.tryAgainLater, "server at capacity: try again later");
         return;
       }
       if (parsed.ignored.length > 0) request.log.info({ ignoredParameters: parsed.ignored }, "ignoring unknown query parameters");
@@ -97,6 +177,9 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
         log: request.log,
         idleTimeoutMs: opts.idleTimeoutMs,
         flushTimeoutMs: opts.flushTimeoutMs,
+        lease,
+        maxChannels: maxChannelsPerSession,
+        flow: opts.flow,
         onEnd: (s) => sessions.delete(s),
       });
       sessions.add(session);

@@ -43,6 +43,11 @@ export interface RecognizeOptions {
   keyterms?: string[];
   /** Detect the spoken language (Deepgram `detect_language`). Engines that cannot refuse it with an error. */
   detectLanguage?: boolean;
+  /**
+   * `createStream` only: the caller no longer wants the stream (its client left). An engine that
+   * honours it builds no decoder once it is aborted and rejects with the signal's reason; others ignore it.
+   */
+  signal?: AbortSignal;
 }
 
 /**

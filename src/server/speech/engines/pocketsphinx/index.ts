@@ -15,6 +15,7 @@
  * - Each stream and each `transcribe()` gets a fresh decoder (see `worker.ts` for why none is reused).
  * - Throughput: one decoder needs ~0.2 s of CPU per second of audio (RTF measured on one core), so a
  *   core keeps up with about five live streams; beyond that, streams lag (audio queues in the worker).
+ *   The server therefore admits two live channels per core by default (`../../admission.ts`).
  */
 import type { EngineHypothesis, RecognizeOptions, RecognizerStream, SpeechEngine } from "../engine.js";
 import { decoderArgs } from "./decoder.js";
@@ -81,7 +82,7 @@ export class PocketSphinxEngine implements SpeechEngine {
   async createStream(options: RecognizeOptions = {}): Promise<RecognizerStream> {
     checkRecognizeOptions(options);
     await this.ready();
-    return new PocketSphinxStream(this.pool).open();
+    return new PocketSphinxStream(this.pool).open(options.signal);
   }
 
   /**
@@ -97,8 +98,8 @@ export class PocketSphinxEngine implements SpeechEngine {
     return this.pool.transcribe(pcm.slice());
   }
 
-  /** Worker threads and the decoders each holds (streams plus running transcriptions). */
-  workers(): { threadId: number; decoders: number }[] {
+  /** Worker threads, the decoders each holds (streams plus running transcriptions) and the audio queued for them (seconds). */
+  workers(): { threadId: number; decoders: number; queuedSeconds: number }[] {
     return this.pool.snapshot;
   }
 

@@ -17,9 +17,24 @@ export interface WorkerConfig {
   spareDecoders: number;
 }
 
+/**
+ * Slots of a stream's shared state (`Int32Array` over a `SharedArrayBuffer`, shared by the pool and
+ * the worker): the worker reads them between messages, so a close takes effect before the stream's
+ * backlog of `write` messages is decoded.
+ */
+export const StreamSlot = {
+  /** 1 once the main thread has closed the stream: the worker skips its queued audio. */
+  closed: 0,
+  /** Samples posted and not yet decoded (or skipped): the pool adds on `write`, the worker subtracts. */
+  queuedSamples: 1,
+} as const;
+
+/** Int32 slots in a stream's shared state. */
+export const STREAM_SLOTS = 2;
+
 /** Main thread → worker. `reqId` requests are answered by exactly one `reply`. */
 export type ToWorker =
-  | { op: "open"; reqId: number; id: number }
+  | { op: "open"; reqId: number; id: number; state: Int32Array }
   | { op: "write"; id: number; pcm: Int16Array }
   | { op: "flush"; reqId: number; id: number }
   | { op: "close"; reqId: number; id: number }

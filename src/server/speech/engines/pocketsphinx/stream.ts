@@ -18,10 +18,19 @@ export class PocketSphinxStream extends EventEmitter implements RecognizerStream
     super();
   }
 
-  /** @internal Bind to a decoder in the pool. @throws Error if no decoder can be created. */
-  async open(): Promise<this> {
-    this.lease = await this.pool.openStream(this);
+  /**
+   * @internal Bind to a decoder in the pool.
+   * @param signal aborted: no decoder is created (rejects with its reason)
+   * @throws Error if no decoder can be created.
+   */
+  async open(signal?: AbortSignal): Promise<this> {
+    this.lease = await this.pool.openStream(this, signal);
     return this;
+  }
+
+  /** Audio written and not yet decoded by the worker, seconds. */
+  get queuedSeconds(): number {
+    return this.lease ? this.pool.queuedSeconds(this.lease) : 0;
   }
 
   /** Feed mono 16 kHz PCM16. Ignored after `close()` or an `error`; a wrong type gives `error`. Never throws. */

@@ -9,12 +9,18 @@
  * different transcript depending on history (seen here: "an illness those" vs "until this blows" for
  * the same clip). To hide `ps_init`'s ~0.3 s, the worker keeps `spareDecoders` fresh ones ready and
  * builds a replacement in the background whenever one is taken.
+ *
+ * Memory: after freeing a decoder the worker calls glibc's `malloc_trim(0)`, because a thread's malloc
+ * arena otherwise keeps the ~90 MB a decoder used, and RSS would stay at its high-water mark.
+ *
+ * A closed stream's audio still queued as `write` messages is skipped, not decoded: the pool sets the
+ * stream's shared `closed` slot before posting `close`, and the worker checks it for every `write`.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { EngineHypothesis } from "../engine.js";
 import { PocketSphinxDecoder } from "./decoder.js";
 import { loadPocketSphinxLib, type PocketSphinxLib } from "./ffi.js";
-import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
+import { StreamSlot, type FromWorker, type ToWorker, type WorkerConfig } from "./protocol.js";
 
 /** `transcribe` decodes this many samples (2 s, ~0.4 s of CPU) between yields, so live streams on this worker keep flowing. */
 const TRANSCRIBE_SLICE_SAMPLES = 32_000;
@@ -25,7 +31,8 @@ const config = workerData as WorkerConfig;
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 let lib: PocketSphinxLib;
-const streams = new Map<number, PocketSphinxDecoder>();
+/** Open streams: their decoder and the state shared with the pool (see `StreamSlot`). */
+const streams = new Map<number, { decoder: PocketSphinxDecoder; state: Int32Array }>();
 const spares: PocketSphinxDecoder[] = [];
 let spareScheduled = false;
 let shuttingDown = false;
@@ -56,6 +63,13 @@ function scheduleSpare(): void {
   });
 }
 
+/** The stream was closed before its decoder was created. */
+class StreamAbortedError extends Error {
+  constructor() {
+    super("stream closed before its decoder was created");
+  }
+}
+
 function reply(reqId: number, work: () => EngineHypothesis[] | void): void {
   try {
     const result = work();
@@ -66,13 +80,15 @@ function reply(reqId: number, work: () => EngineHypothesis[] | void): void {
 }
 
 function dropStream(id: number): void {
-  const decoder = streams.get(id);
+  const stream = streams.get(id);
   streams.delete(id);
+  if (!stream) return;
   try {
-    decoder?.free();
+    stream.decoder.free();
   } catch {
     // freeing is best effort; the stream is gone either way
   }
+  lib.trimHeap();
 }
 
 async function transcribe(pcm: Int16Array): Promise<EngineHypothesis[]> {
@@ -92,6 +108,7 @@ async function transcribe(pcm: Int16Array): Promise<EngineHypothesis[]> {
     return finals;
   } finally {
     decoder.free();
+    lib.trimHeap();
   }
 }
 
@@ -100,6 +117,8 @@ function handle(msg: ToWorker): void {
     case "open":
       reply(msg.reqId, () => {
         if (streams.has(msg.id)) throw new Error(`stream ${msg.id} is already open`);
+        // The caller gave up (its client left) while this request queued: build no decoder for it.
+        if (Atomics.load(msg.state, StreamSlot.closed) === 1) throw new StreamAbortedError();
         const decoder = acquire();
         try {
           decoder.begin();
@@ -107,27 +126,30 @@ function handle(msg: ToWorker): void {
           decoder.free();
           throw err;
         }
-        streams.set(msg.id, decoder);
+        streams.set(msg.id, { decoder, state: msg.state });
       });
       return;
     case "write": {
-      const decoder = streams.get(msg.id);
-      if (!decoder) return; // closed meanwhile: discard
+      const stream = streams.get(msg.id);
+      if (!stream) return; // closed meanwhile: discard
       try {
-        const events = decoder.process(msg.pcm);
+        if (Atomics.load(stream.state, StreamSlot.closed) === 1) return; // closed on the main thread: skip the backlog
+        const events = stream.decoder.process(msg.pcm);
         if (events.length) post({ type: "events", id: msg.id, events });
       } catch (err) {
         dropStream(msg.id);
         post({ type: "streamError", id: msg.id, message: (err as Error).message });
+      } finally {
+        Atomics.sub(stream.state, StreamSlot.queuedSamples, msg.pcm.length);
       }
       return;
     }
     case "flush":
       reply(msg.reqId, () => {
-        const decoder = streams.get(msg.id);
-        if (!decoder) throw new Error(`stream ${msg.id} is not open`);
+        const stream = streams.get(msg.id);
+        if (!stream) throw new Error(`stream ${msg.id} is not open`);
         try {
-          const events = decoder.flush();
+          const events = stream.decoder.flush();
           if (events.length) post({ type: "events", id: msg.id, events });
         } catch (err) {
           dropStream(msg.id);
@@ -149,6 +171,7 @@ function handle(msg: ToWorker): void {
       reply(msg.reqId, () => {
         for (const id of [...streams.keys()]) dropStream(id);
         for (const spare of spares.splice(0)) spare.free();
+        lib.trimHeap();
       });
       return;
   }

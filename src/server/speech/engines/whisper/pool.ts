@@ -15,15 +15,13 @@
  * own. Keep `poolSize` below the libuv pool size.
  */
 import type { Worker } from "node:worker_threads";
+import { WorkerSupervisor } from "../worker-pool";
 import { startEngineWorker } from "../worker-thread";
 import type { DecodeParams, DecodeResult, FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
 
 /** Job priorities, most urgent first. */
 export type JobPriority = "final" | "batch" | "partial";
 const PRIORITY_ORDER: Record<JobPriority, number> = { final: 0, batch: 1, partial: 2 };
-
-/** Delay before retrying to replace a worker whose replacement failed to start, ms. */
-const RESPAWN_RETRY_MS = 2_000;
 
 /** A queued or running decode. */
 export interface DecodeJob {
@@ -63,11 +61,10 @@ interface PoolWorker {
 
 /** Worker threads hosting whisper.cpp contexts, with a prioritized decode queue. */
 export class WhisperPool {
-  private readonly workers = new Set<PoolWorker>();
+  private readonly supervisor: WorkerSupervisor<PoolWorker, FromWorker>;
   private readonly queue: QueuedJob[] = [];
   private nextReqId = 1;
   private nextSeq = 1;
-  private closed = false;
   /** Model load time of the first worker, ms. */
   loadMs = 0;
   /** Decodes finished, by priority, and their summed compute time (ms). */
@@ -76,18 +73,39 @@ export class WhisperPool {
   readonly recent: { priority: JobPriority; params: DecodeParams; audioSec: number; computeMs: number }[] = [];
 
   constructor(
-    private readonly config: WorkerConfig,
+    config: WorkerConfig,
     private readonly size: number,
-    private readonly log: (message: string) => void = (m) => console.error(m),
-  ) {}
+    log: (message: string) => void = (m) => console.error(m),
+  ) {
+    this.supervisor = new WorkerSupervisor<PoolWorker, FromWorker>({
+      engine: "Whisper",
+      create: () => ({ worker: startEngineWorker(import.meta.url, config), alive: true, idleWaiters: [] }),
+      onReady: (_w, msg) => {
+        if (msg.type === "ready") this.loadMs ||= msg.loadMs;
+      },
+      onStarted: () => this.dispatch(),
+      onMessage: (w, msg) => this.settle(w, msg as Extract<FromWorker, { type: "reply" }>),
+      onStopped: (w, err) => this.stopped(w, err),
+      initErrorMessage: (message) => `Whisper worker failed to start: ${message}`,
+      log,
+    });
+  }
+
+  private get workers(): Set<PoolWorker> {
+    return this.supervisor.workers;
+  }
+
+  private get closed(): boolean {
+    return this.supervisor.isClosed;
+  }
 
   /** Start all workers; resolves once each has loaded the model. @throws Error with the first failure. */
   async start(): Promise<void> {
-    const started = await Promise.allSettled(Array.from({ length: this.size }, () => this.spawn()));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) {
+    try {
+      await this.supervisor.start(this.size);
+    } catch (err) {
       await this.close();
-      throw failed.reason as Error;
+      throw err;
     }
   }
 
@@ -134,10 +152,8 @@ export class WhisperPool {
    * context under a running decode would crash), free the models and stop the workers. Idempotent.
    */
   async close(): Promise<void> {
-    this.closed = true;
+    const workers = this.supervisor.close();
     for (const job of this.queue.splice(0)) job.reject(new Error("Whisper engine closed"));
-    const workers = [...this.workers];
-    this.workers.clear();
     const timeout = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
     await Promise.all(
       workers.map(async (w) => {
@@ -168,35 +184,6 @@ export class WhisperPool {
     }
   }
 
-  private spawn(): Promise<PoolWorker> {
-    const w: PoolWorker = { worker: startEngineWorker(import.meta.url, this.config), alive: true, idleWaiters: [] };
-    return new Promise((resolve, reject) => {
-      let ready = false;
-      w.worker.on("message", (msg: FromWorker) => {
-        if (msg.type === "ready") {
-          ready = true;
-          this.loadMs ||= msg.loadMs;
-          if (this.closed) {
-            void w.worker.terminate();
-            reject(new Error("Whisper engine is closed"));
-            return;
-          }
-          this.workers.add(w);
-          resolve(w);
-          this.dispatch();
-        } else if (msg.type === "initError") {
-          w.alive = false;
-          void w.worker.terminate();
-          reject(new Error(`Whisper worker failed to start: ${msg.message}`));
-        } else {
-          this.settle(w, msg);
-        }
-      });
-      w.worker.on("error", (err) => this.died(w, err, ready ? undefined : reject));
-      w.worker.on("exit", (code) => this.died(w, new Error(`Whisper worker thread exited with code ${code}`), ready ? undefined : reject));
-    });
-  }
-
   private settle(w: PoolWorker, msg: Extract<FromWorker, { type: "reply" }>): void {
     const busy = w.busy;
     if (!busy || busy.reqId !== msg.reqId) return;
@@ -216,23 +203,11 @@ export class WhisperPool {
     this.dispatch();
   }
 
-  private died(w: PoolWorker, err: Error, rejectStart?: (e: Error) => void): void {
-    const wasAlive = w.alive;
-    w.alive = false;
-    rejectStart?.(err);
-    if (!this.workers.delete(w) || !wasAlive) return;
+  /** A running worker stopped (the supervisor replaces it): fail its job, wake who waits for it. */
+  private stopped(w: PoolWorker, err: Error): void {
     w.busy?.job?.reject(new Error(`Whisper worker thread stopped (${err.message})`));
     w.busy?.onReply?.();
     w.busy = undefined;
     for (const wake of w.idleWaiters.splice(0)) wake();
-    if (!this.closed) this.replace();
-  }
-
-  private replace(): void {
-    this.spawn().catch((err: Error) => {
-      if (this.closed) return;
-      this.log(`Whisper: replacement worker failed to start (${err.message}); retrying in ${RESPAWN_RETRY_MS} ms`);
-      setTimeout(() => !this.closed && this.replace(), RESPAWN_RETRY_MS).unref();
-    });
   }
 }

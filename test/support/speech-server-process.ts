@@ -1,0 +1,93 @@
+/**
+ * The speech server alone (PocketSphinx, no pipeline) in a child process, for abuse tests that
+ * measure the server's own memory: `VmRSS` of the child from `/proc/<pid>/status`.
+ *
+ * `startSpeechServerProcess` runs this file with `node --import tsx`; run as a program, it reads
+ * `PORT` and `CALLSCRIBE_MAX_LIVE_CHANNELS` (validated by `loadConfig`) and serves until killed.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../src/eval/free-port";
+
+/** A speech server in a child process. */
+export interface SpeechServerProcess {
+  readonly pid: number;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  /** Resident memory of the child now, MiB (`VmRSS` of `/proc/<pid>/status`). */
+  rssMiB(): number;
+  /** `GET /healthz` body. */
+  health(): Promise<{ sessions: number; channels: number; maxChannels: number; status: string }>;
+  /** Stop the child (SIGTERM, then SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the server in a child process and wait until `/healthz` says ready (PocketSphinx loaded).
+ * @param env extra environment, e.g. `{ CALLSCRIBE_MAX_LIVE_CHANNELS: "4" }`
+ * @throws Error when the child exits or is not ready within 60 s
+ */
+export async function startSpeechServerProcess(env: Record<string, string> = {}): Promise<SpeechServerProcess> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const health = async () => (await (await fetch(`${baseUrl}/healthz`)).json()) as Awaited<ReturnType<SpeechServerProcess["health"]>>;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`speech server process exited with ${child.exitCode}`);
+    try {
+      if ((await health()).status === "ready") break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) {
+      child.kill("SIGKILL");
+      throw new Error("speech server process not ready within 60 s");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    pid,
+    port,
+    baseUrl,
+    rssMiB: () => {
+      const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
+      return Number(kb[1]) / 1024;
+    },
+    health,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function serve(): Promise<void> {
+  const { buildServer } = await import("../../src/server/app");
+  const { loadConfig } = await import("../../src/server/config");
+  const { createPocketSphinxEngine } = await import("../../src/server/speech/engines/pocketsphinx/index");
+  const config = loadConfig(process.env);
+  const engine = createPocketSphinxEngine();
+  const app = buildServer({ engine, maxLiveChannels: config.maxLiveChannels });
+  await app.listen({ port: config.port, host: "127.0.0.1" });
+  const stop = async () => {
+    await app.close();
+    await engine.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void serve();
