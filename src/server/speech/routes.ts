@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
+import { LISTEN_ROUTE_AUTH } from "../auth";
 import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
 import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
@@ -66,6 +67,7 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
   app.route({
     method: "GET",
     url: "/v1/listen",
+    config: { auth: LISTEN_ROUTE_AUTH },
     // A plain GET is not an upgrade: tell the client what to do.
     handler: async (request: FastifyRequest, reply: FastifyReply) =>
       reply.code(426).header("upgrade", "websocket").send(errorBody(request, "UPGRADE_REQUIRED", "GET /v1/listen is a WebSocket endpoint: open it with a WebSocket client.")),
@@ -99,7 +101,7 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
     },
   });
 
-  app.post("/v1/listen", async (request, reply) => {
+  app.post("/v1/listen", { config: { auth: LISTEN_ROUTE_AUTH } }, async (request, reply) => {
     const resolved = resolveModel(engines, request.query as Query);
     if (!resolved.ok) {
       return reply.code(400).send(errorBody(request, "INVALID_QUERY_PARAMETER", resolved.message, "model"));

@@ -35,7 +35,7 @@ export interface GrantRoutesOptions {
   deepgram?: { apiKey: string; baseUrl: string };
 }
 
-/** Fastify plugin: `POST /v1/auth/grant` (our API-key auth applies: it is under `/v1/`). */
+/** Fastify plugin: `POST /v1/auth/grant` (only our API key opens it, the route default: `listen` tokens cannot mint grants). */
 export async function grantRoutes(app: FastifyInstance, opts: GrantRoutesOptions): Promise<void> {
   const deepgram = opts.deepgram;
   const client = deepgram ? new DeepgramClient({ apiKey: deepgram.apiKey, baseUrl: deepgram.baseUrl }) : undefined;
