@@ -14,7 +14,8 @@ import { grantRoutes } from "./speech/engines/deepgram/grant";
 import type { SpeechEngine } from "./speech/engines/engine";
 import { EngineRegistry, type EngineResolver } from "./speech/engines/registry";
 import type { LiveSession } from "./speech/live-session";
-import { errorBody, listenRoutes } from "./speech/routes";
+import { errorHandler, notFoundHandler } from "./errors";
+import { listenRoutes } from "./speech/routes";
 import { tokenRoutes } from "./token-route";
 
 /** Options of {@link buildServer}. */
@@ -142,13 +143,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const tokens = new ServerTokens(options.tokenTtlSeconds ?? 600);
   installRequestGuard(app, { apiKey, desktopSecret: options.desktopSecret, tokens, allowedOrigins: options.allowedOrigins, serverNames: options.serverNames });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, "request failed");
-    else request.log.info({ code: err.code, status }, "request refused");
-    const message = status >= 500 ? "Internal server error." : err.message;
-    return reply.code(status).send(errorBody(request, err.code ?? (status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST"), message));
-  });
+  // One error handler and one error-body shape for every route (`errors.ts`).
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
 
   app.get("/healthz", { config: { auth: false } }, async (_request, reply) => {
     const body = { status: engineState.status, engine: engine.name, model: engine.model, sessions: sessions.size };

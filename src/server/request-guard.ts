@@ -22,7 +22,7 @@
 import { isIP } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { credentialMatches, presentedCredential, type Principal, type RouteAuth, type ServerTokens } from "./auth";
-import { errorBody } from "./speech/routes";
+import { errorBody } from "./errors";
 
 /** Options of {@link installRequestGuard}. */
 export interface RequestGuardOptions {

@@ -27,7 +27,7 @@
 import type { FastifyInstance } from "fastify";
 import Ajv from "ajv";
 import type { ServerTokens } from "./auth";
-import { errorBody } from "./speech/routes";
+import { errorBody } from "./errors";
 
 /** Route path. */
 export const TOKEN_PATH = "/v1/auth/token";

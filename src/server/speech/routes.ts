@@ -10,7 +10,8 @@ import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
 import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
 import { LiveSession, CloseCode, closeReason } from "./live-session";
-import type { ErrorBody, ModelInfo } from "./protocol";
+import { errorBody } from "../errors";
+import type { ModelInfo } from "./protocol";
 import { parseListenQuery } from "./query";
 import { transcribeRecording } from "./prerecorded";
 
@@ -28,10 +29,8 @@ export interface ListenRoutesOptions {
   maxBodyBytes: number;
 }
 
-/** Deepgram-style error body. */
-export function errorBody(request: FastifyRequest, err_code: string, err_msg: string, parameter?: string): ErrorBody {
-  return { err_code, err_msg, request_id: String(request.id), ...(parameter ? { parameter } : {}) };
-}
+/** Deepgram-style error body (the server's one shape, `../errors.ts`). */
+export { errorBody } from "../errors";
 
 type Query = Record<string, string | string[] | undefined>;
 

@@ -12,7 +12,7 @@
 import type { FastifyInstance } from "fastify";
 import { DeepgramClient } from "@deepgram/sdk";
 import Ajv from "ajv";
-import { errorBody } from "../../routes";
+import { errorBody } from "../../../errors";
 
 /** Deepgram's default token lifetime, seconds. */
 export const DEFAULT_GRANT_TTL_SECONDS = 30;
