@@ -42,16 +42,16 @@ const auth = { authorization: `Token ${KEY}` };
 
 describe("one error shape", () => {
   it.each([
-    ["no key", { url: "/v1/models" }, 401, "INVALID_AUTH"],
-    ["an unknown route", { url: "/v1/nope", headers: auth }, 404, "NOT_FOUND"],
-    ["an unknown call", { url: "/v1/calls/none", headers: auth }, 404, "NOT_FOUND"],
-    ["a bad calls query", { url: "/v1/calls?limit=0", headers: auth }, 400, "INVALID_QUERY_PARAMETER"],
-    ["a failing call store", { url: "/v1/calls/boom", headers: auth }, 500, "INTERNAL_SERVER_ERROR"],
-    ["a bad listen parameter", { method: "POST" as const, url: "/v1/listen?model=nope", headers: { ...auth, "content-type": "audio/wav" }, payload: "RIFF" }, 400, "INVALID_QUERY_PARAMETER"],
-    ["a listen body over the limit", { method: "POST" as const, url: "/v1/listen", headers: { ...auth, "content-type": "audio/wav" }, payload: Buffer.alloc(4096) }, 413, "PAYLOAD_TOO_LARGE"],
-    ["an unsigned webhook", { method: "POST" as const, url: RECORDING_READY_PATH, headers: { "content-type": "application/json" }, payload: "{}" }, 401, "INVALID_SIGNATURE"],
-    ["a webhook of the wrong type", { method: "POST" as const, url: RECORDING_READY_PATH, headers: { "content-type": "text/plain" }, payload: "x" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
-  ])("%s → %i %s", async (_what, request, status, code) => {
+    ["no key", 401, "INVALID_AUTH", { url: "/v1/models" }],
+    ["an unknown route", 404, "NOT_FOUND", { url: "/v1/nope", headers: auth }],
+    ["an unknown call", 404, "NOT_FOUND", { url: "/v1/calls/none", headers: auth }],
+    ["a bad calls query", 400, "INVALID_QUERY_PARAMETER", { url: "/v1/calls?limit=0", headers: auth }],
+    ["a failing call store", 500, "INTERNAL_SERVER_ERROR", { url: "/v1/calls/boom", headers: auth }],
+    ["a bad listen parameter", 400, "INVALID_QUERY_PARAMETER", { method: "POST" as const, url: "/v1/listen?model=nope", headers: { ...auth, "content-type": "audio/wav" }, payload: "RIFF" }],
+    ["a listen body over the limit", 413, "PAYLOAD_TOO_LARGE", { method: "POST" as const, url: "/v1/listen", headers: { ...auth, "content-type": "audio/wav" }, payload: Buffer.alloc(4096) }],
+    ["an unsigned webhook", 401, "INVALID_SIGNATURE", { method: "POST" as const, url: RECORDING_READY_PATH, headers: { "content-type": "application/json" }, payload: "{}" }],
+    ["a webhook of the wrong type", 415, "UNSUPPORTED_MEDIA_TYPE", { method: "POST" as const, url: RECORDING_READY_PATH, headers: { "content-type": "text/plain" }, payload: "x" }],
+  ])("%s → %i %s", async (_what, status, code, request) => {
     const res = await app.inject(request);
     expect(res.statusCode).toBe(status);
     const body = res.json();
