@@ -131,6 +131,8 @@ describe("auth on the matched route, however the path is spelled", () => {
     ["GET", "/v1/calls"],
     ["GET", "/v1/calls/call-1"],
     ["GET", "/metrics"],
+    ["HEAD", "/v1/models"],
+    ["HEAD", "/metrics"],
   ])("%s %s without a key: refused in every spelling, nothing is read or granted", async (method, route) => {
     for (const path of spellings(route)) {
       const body = method === "POST" ? "{}" : undefined;
