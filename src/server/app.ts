@@ -1,6 +1,8 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
- * (WebSocket and POST), optional API-key auth, and the built web pages when `staticDir` is given.
+ * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, and the built web pages
+ * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
+ * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
  */
 import { randomUUID } from "node:crypto";
