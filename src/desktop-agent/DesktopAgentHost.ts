@@ -306,6 +306,11 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
     (event.source as Window).postMessage(handshake, { targetOrigin: event.origin, transfer: [channel.port2] });
   }
 
+  /** Whether `source` is the window of one of this desktop's app frames (it may ask for server tokens). */
+  isAppWindow(source: MessageEventSource | null): boolean {
+    return this.instanceOfWindow(source) !== undefined;
+  }
+
   private instanceOfWindow(source: MessageEventSource | null): InstanceID | undefined {
     if (!source) return undefined;
     for (const [id, c] of this.connections) if (c.window === source) return id;

@@ -1,21 +1,26 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
- * (WebSocket and POST), optional API-key auth, and the built web pages when `staticDir` is given.
+ * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, and the built web pages
+ * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
+ * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
-import { credentialMatches, presentedCredential, selectSubprotocol } from "./auth";
+import { LISTEN_ROUTE_AUTH, selectSubprotocol, ServerTokens } from "./auth";
+import { installRequestGuard } from "./request-guard";
 import { grantRoutes } from "./speech/engines/deepgram/grant";
 import type { SpeechEngine } from "./speech/engines/engine";
 import { EngineRegistry, type EngineResolver } from "./speech/engines/registry";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "./speech/audio/limits";
 import { ChannelAdmission, defaultMaxLiveChannels } from "./speech/admission";
 import type { LiveFlowLimits, LiveSession } from "./speech/live-session";
-import { errorBody, listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
+import { errorHandler, notFoundHandler } from "./errors";
+import { listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
+import { tokenRoutes } from "./token-route";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -32,8 +37,24 @@ export interface BuildServerOptions {
   engines?: EngineResolver;
   /** Deepgram access for direct mode (`POST /v1/auth/grant`); undefined: the route answers 404. */
   deepgram?: { apiKey: string; baseUrl: string };
-  /** When set, `/v1/*` requires this key (Token/Bearer header or `token` WebSocket subprotocol). */
+  /**
+   * When set, every route requires this key (Token/Bearer header or `token` WebSocket subprotocol)
+   * unless it says otherwise (`config.auth`, see `auth.ts`); `/v1/listen` and `/v1/models` also
+   * take `listen` tokens from `POST /v1/auth/token`.
+   */
   apiKey?: string;
+  /** Desktop bootstrap secret (see `token-route.ts`): may only mint `listen` tokens. Default: none. */
+  desktopSecret?: string;
+  /** Lifetime of `listen` tokens, seconds. Default 600. */
+  tokenTtlSeconds?: number;
+  /** Origins besides the server's own that may call it (CALLSCRIBE_ALLOWED_ORIGINS), e.g. `http://localhost:5173`. */
+  allowedOrigins?: readonly string[];
+  /** Host names the server is served under besides IP literals and `localhost` (HOST, CALLSCRIBE_SERVER_NAMES). */
+  serverNames?: readonly string[];
+  /** Longest wait for a request's headers, ms (slow clients). Default 15 000. */
+  headersTimeoutMs?: number;
+  /** Longest wait for a whole request, headers and body, ms (slow uploads). Default 120 000. */
+  requestTimeoutMs?: number;
   /** Directory of the built web pages (Vite `dist/`), served at `/`; `/` redirects to `/desktop-agent/`. */
   staticDir?: string;
   /** Fastify logger option (pino): `false` (default) or pino options such as `{ level: "info" }`. */
@@ -94,6 +115,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       return id;
     },
     bodyLimit: options.maxBodyBytes ?? 200 * 1024 * 1024,
+    // Slow clients (slowloris): bound the wait for headers and for the whole request, and check
+    // often, since Node enforces both only when it sweeps its connections. No idle-socket timeout:
+    // a long pre-recorded transcription sends nothing until it answers.
+    serverFactory: (handler) => {
+      const headersTimeout = options.headersTimeoutMs ?? 15_000;
+      const requestTimeout = Math.max(options.requestTimeoutMs ?? 120_000, headersTimeout);
+      return createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, handler);
+    },
   });
 
   let engineState: EngineState = { status: "starting" };
@@ -129,22 +158,15 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("dg-request-id", String(request.id));
-    // Signed webhooks (routes with `config: { apiKeyAuth: false }`) authenticate by their signature instead.
-    if (!apiKey || !request.url.startsWith("/v1/") || (request.routeOptions.config as { apiKeyAuth?: boolean } | undefined)?.apiKeyAuth === false) return;
-    if (credentialMatches(presentedCredential(request.headers), apiKey)) return;
-    request.log.info({ url: request.routeOptions.url }, "request refused: missing or invalid credentials");
-    return reply.code(401).send(errorBody(request, "INVALID_AUTH", "Invalid credentials."));
   });
+  const tokens = new ServerTokens(options.tokenTtlSeconds ?? 600);
+  installRequestGuard(app, { apiKey, desktopSecret: options.desktopSecret, tokens, allowedOrigins: options.allowedOrigins, serverNames: options.serverNames });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, "request failed");
-    else request.log.info({ code: err.code, status }, "request refused");
-    const message = status >= 500 ? "Internal server error." : err.message;
-    return reply.code(status).send(errorBody(request, err.code ?? (status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST"), message));
-  });
+  // One error handler and one error-body shape for every route (`errors.ts`).
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
 
-  app.get("/healthz", async (_request, reply) => {
+  app.get("/healthz", { config: { auth: false } }, async (_request, reply) => {
     const body = {
       status: engineState.status,
       engine: engine.name,
@@ -157,8 +179,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     return reply.code(engineState.status === "ready" ? 200 : 503).send(body);
   });
 
-  app.get("/v1/models", async () => engines.modelsResponse());
+  app.get("/v1/models", { config: { auth: LISTEN_ROUTE_AUTH } }, async () => engines.modelsResponse());
   app.register(grantRoutes, { deepgram: options.deepgram });
+  app.register(tokenRoutes, { tokens });
 
   app.register(listenRoutes, {
     engines,
@@ -173,8 +196,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
 
   if (staticDir) {
-    app.register(fastifyStatic, { root: staticDir, prefix: "/" });
-    app.get("/", async (_request, reply) => reply.redirect("/desktop-agent/"));
+    // The pages are public (they hold no secrets); their own context marks every route it adds open.
+    app.register(async (pages) => {
+      pages.addHook("onRoute", (route) => {
+        route.config = { ...(route.config as object), auth: false };
+      });
+      pages.register(fastifyStatic, { root: staticDir, prefix: "/" });
+      pages.get("/", async (_request, reply) => reply.redirect("/desktop-agent/"));
+    });
   }
 
   app.addHook("preClose", async () => {

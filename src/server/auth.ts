@@ -6,7 +6,7 @@
  *   (`token`), or Chromium fails the handshake: see {@link selectSubprotocol}.
  * Keys are compared in constant time (SHA-256 digests, `timingSafeEqual`).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 
 /** Subprotocol names that announce a credential in the next subprotocol entry. */
@@ -51,4 +51,96 @@ export function selectSubprotocol(protocols: Set<string>): string | false {
   for (const p of protocols) if (CREDENTIAL_PROTOCOLS.includes(p.toLowerCase())) return p;
   const first = protocols.values().next();
   return first.done ? false : first.value;
+}
+
+/**
+ * Who presented what, as the request guard (`request-guard.ts`) decided it:
+ * - `key`: the server's API key (CALLSCRIBE_API_KEY): every route;
+ * - `desktop-secret`: the desktop bootstrap secret (`npm start` prints the desktop link carrying
+ *   it): only mints `listen` tokens (`POST /v1/auth/token`);
+ * - `listen-token`: a short-lived token of scope `listen` (see {@link ServerTokens}).
+ */
+export type Principal = "key" | "desktop-secret" | "listen-token";
+
+/**
+ * A route's authentication (`config: { auth }`): `false` for an open route (health, static pages,
+ * routes that authenticate otherwise such as signed webhooks), or the principals it accepts.
+ * Routes that say nothing accept only the API key.
+ */
+export type RouteAuth = false | readonly Principal[];
+
+/** Routes that a `listen` token may use: live and pre-recorded transcription, and the model list. */
+export const LISTEN_ROUTE_AUTH: RouteAuth = ["key", "listen-token"];
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call the route; default only the API key. See {@link RouteAuth}. */
+    auth?: RouteAuth;
+    /** Set by the request guard on WebSocket routes; upgrades to any other route are refused. */
+    websocket?: boolean;
+  }
+}
+
+/** Token scopes. Only `listen` for now: `/v1/listen` (WebSocket and POST) and `/v1/models`. */
+export type TokenScope = "listen";
+
+/** A minted token. */
+export interface MintedToken {
+  access_token: string;
+  /** Lifetime, seconds. */
+  expires_in: number;
+  scope: TokenScope;
+}
+
+const TOKEN_PREFIX = "cs1";
+
+/**
+ * Short-lived bearer tokens for our own server, HMAC-SHA256 signed with a secret held in memory
+ * (a fresh random one per process unless given): `cs1.<base64url(JSON {scope, exp})>.<base64url(mac)>`.
+ * A restart invalidates every token; holders mint new ones. An open WebSocket outlives its token:
+ * tokens are checked when a request (or upgrade) arrives.
+ */
+export class ServerTokens {
+  private readonly secret: Buffer;
+
+  /**
+   * @param ttlSeconds default lifetime, seconds (1..86400)
+   * @param secret signing secret (at least 32 bytes); default 32 random bytes
+   */
+  constructor(
+    readonly ttlSeconds: number,
+    secret?: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.secret = secret ?? randomBytes(32);
+    if (this.secret.length < 32) throw new Error("ServerTokens secret must be at least 32 bytes");
+  }
+
+  /** Mint a token of `scope` living `ttlSeconds` (default the configured lifetime, never longer). */
+  mint(scope: TokenScope, ttlSeconds = this.ttlSeconds): MintedToken {
+    const ttl = Math.max(1, Math.min(Math.floor(ttlSeconds), this.ttlSeconds));
+    const payload = Buffer.from(JSON.stringify({ scope, exp: Math.floor(this.now() / 1000) + ttl, n: randomBytes(6).toString("base64url") })).toString("base64url");
+    return { access_token: `${TOKEN_PREFIX}.${payload}.${this.mac(payload)}`, expires_in: ttl, scope };
+  }
+
+  /** The scope of a valid, unexpired token; undefined for anything else (never throws). */
+  verify(token: string | undefined): TokenScope | undefined {
+    if (!token || token.length > 512) return undefined;
+    const parts = token.split(".");
+    if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX) return undefined;
+    const expected = Buffer.from(this.mac(parts[1]));
+    const given = Buffer.from(parts[2]);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    try {
+      const { scope, exp } = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as { scope?: unknown; exp?: unknown };
+      if (scope !== "listen" || typeof exp !== "number" || exp * 1000 <= this.now()) return undefined;
+      return scope;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private mac(payload: string): string {
+    return createHmac("sha256", this.secret).update(`${TOKEN_PREFIX}.${payload}`).digest("base64url");
+  }
 }

@@ -6,7 +6,12 @@
  * |---|---|---|
  * | PORT | TCP port (0 = any free port) | 8787 |
  * | HOST | interface to listen on | 127.0.0.1 |
- * | CALLSCRIBE_API_KEY | when set, `/v1/*` requires it (at least 8 characters, no spaces) | unset: no auth |
+ * | CALLSCRIBE_API_KEY | when set, every route but `/healthz`, the pages and signed webhooks requires it (at least 8 characters, no spaces) | unset: no auth |
+ * | CALLSCRIBE_TOKEN_TTL_SECONDS | lifetime of `listen` tokens from `POST /v1/auth/token`, 30..86400 | 600 |
+ * | CALLSCRIBE_ALLOWED_ORIGINS | comma-separated origins (`http://host:port`) allowed besides the server's own | unset |
+ * | CALLSCRIBE_SERVER_NAMES | comma-separated host names the server is served under besides IP literals, `localhost` and HOST (DNS-rebinding guard) | unset |
+ * | CALLSCRIBE_HEADERS_TIMEOUT_SECONDS | longest wait for a request's headers, 1..600 | 15 |
+ * | CALLSCRIBE_REQUEST_TIMEOUT_SECONDS | longest wait for a whole request (headers and body), 1..86400 | 120 |
  * | CALLSCRIBE_STATIC_DIR | built web pages (Vite `dist/`) to serve at `/`; must be a directory | unset |
  * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
@@ -28,6 +33,15 @@ export interface ServerConfig {
   port: number;
   host: string;
   apiKey?: string;
+  /** Lifetime of `listen` tokens, seconds. */
+  tokenTtlSeconds: number;
+  /** Extra allowed origins, lower case, e.g. `http://localhost:5173`. */
+  allowedOrigins: string[];
+  /** Extra host names served under, lower case. */
+  serverNames: string[];
+  /** Header and whole-request timeouts, seconds. */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
   /** Absolute path of an existing directory. */
   staticDir?: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -63,6 +77,11 @@ const ENV_SCHEMA = {
     PORT: { type: "integer", minimum: 0, maximum: 65535 },
     HOST: { type: "string", minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.:\\-\\[\\]%]+$" },
     CALLSCRIBE_API_KEY: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" },
+    CALLSCRIBE_TOKEN_TTL_SECONDS: { type: "integer", minimum: 30, maximum: 86_400 },
+    CALLSCRIBE_ALLOWED_ORIGINS: { type: "array", items: { type: "string", pattern: "^https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?$" } },
+    CALLSCRIBE_SERVER_NAMES: { type: "array", items: { type: "string", pattern: "^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$" } },
+    CALLSCRIBE_HEADERS_TIMEOUT_SECONDS: { type: "integer", minimum: 1, maximum: 600 },
+    CALLSCRIBE_REQUEST_TIMEOUT_SECONDS: { type: "integer", minimum: 1, maximum: 86_400 },
     CALLSCRIBE_STATIC_DIR: { type: "string", minLength: 1 },
     CALLSCRIBE_LOG_LEVEL: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
     CALLSCRIBE_MODELS_DIR: { type: "string", minLength: 1 },
@@ -78,6 +97,11 @@ const RULES: Record<string, string> = {
   PORT: "an integer port from 0 to 65535",
   HOST: "a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0",
   CALLSCRIBE_API_KEY: "at least 8 characters without spaces",
+  CALLSCRIBE_TOKEN_TTL_SECONDS: "an integer number of seconds from 30 to 86400",
+  CALLSCRIBE_ALLOWED_ORIGINS: "comma-separated origins such as http://localhost:5173 (scheme, host, optional port; no path)",
+  CALLSCRIBE_SERVER_NAMES: "comma-separated host names such as callscribe.example.com",
+  CALLSCRIBE_HEADERS_TIMEOUT_SECONDS: "an integer number of seconds from 1 to 600",
+  CALLSCRIBE_REQUEST_TIMEOUT_SECONDS: "an integer number of seconds from 1 to 86400",
   CALLSCRIBE_STATIC_DIR: "a directory path",
   CALLSCRIBE_LOG_LEVEL: "one of fatal, error, warn, info, debug, trace, silent",
   CALLSCRIBE_MODELS_DIR: "a directory path",
@@ -91,6 +115,9 @@ const RULES: Record<string, string> = {
 /** Variables whose values are secrets: never echoed in errors. */
 const SECRET = new Set(["CALLSCRIBE_API_KEY", "DEEPGRAM_API_KEY"]);
 
+/** Variables holding comma-separated lists (validated entry by entry). */
+const LISTS = new Set(["CALLSCRIBE_ALLOWED_ORIGINS", "CALLSCRIBE_SERVER_NAMES"]);
+
 const validateEnv = new Ajv({ coerceTypes: true, allErrors: false }).compile(ENV_SCHEMA);
 
 /**
@@ -102,12 +129,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const picked: Record<string, unknown> = {};
   for (const name of Object.keys(ENV_SCHEMA.properties)) {
     const value = env[name];
-    if (value !== undefined && value !== "") picked[name] = value;
+    if (value !== undefined && value !== "") picked[name] = LISTS.has(name) ? value.split(",").map((v) => v.trim()).filter((v) => v !== "") : value;
   }
   const original = { ...picked };
   if (!validateEnv(picked)) {
     const err = validateEnv.errors![0];
-    const variable = err.instancePath.replace(/^\//, "");
+    const variable = err.instancePath.split("/")[1] ?? "";
     const shown = SECRET.has(variable) ? "(hidden)" : JSON.stringify(original[variable]);
     throw new ConfigError(variable, `Invalid environment variable ${variable}=${shown}: must be ${RULES[variable] ?? err.message}.`);
   }
@@ -131,6 +158,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: (picked.PORT as number | undefined) ?? 8787,
     host: (picked.HOST as string | undefined) ?? "127.0.0.1",
     apiKey: picked.CALLSCRIBE_API_KEY as string | undefined,
+    tokenTtlSeconds: (picked.CALLSCRIBE_TOKEN_TTL_SECONDS as number | undefined) ?? 600,
+    allowedOrigins: ((picked.CALLSCRIBE_ALLOWED_ORIGINS as string[] | undefined) ?? []).map((o) => o.toLowerCase()),
+    serverNames: ((picked.CALLSCRIBE_SERVER_NAMES as string[] | undefined) ?? []).map((n) => n.toLowerCase()),
+    headersTimeoutSeconds: (picked.CALLSCRIBE_HEADERS_TIMEOUT_SECONDS as number | undefined) ?? 15,
+    requestTimeoutSeconds: (picked.CALLSCRIBE_REQUEST_TIMEOUT_SECONDS as number | undefined) ?? 120,
     staticDir,
     logLevel: (picked.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
     modelsDir: picked.CALLSCRIBE_MODELS_DIR !== undefined ? resolve(String(picked.CALLSCRIBE_MODELS_DIR)) : undefined,

@@ -4,6 +4,7 @@
  * server) and `pipeline/config.ts` (recorded calls). SIGINT/SIGTERM close live sessions, stop
  * listening, stop the pipeline and free the engine's workers.
  */
+import { randomBytes } from "node:crypto";
 import { buildServer } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { crmRegistryFromConfig, type CrmRegistry } from "./crm/index";
@@ -46,10 +47,20 @@ async function main(): Promise<void> {
   }
   // Recorded calls use the default engine (the documented order: Whisper with a real model, else PocketSphinx).
   const { registry: engines, engine } = chosen;
+  // With a key, the browser desktop authenticates with this per-process secret (listen tokens only),
+  // handed over in the desktop link's URL fragment: see `token-route.ts`.
+  const desktopSecret = config.apiKey ? randomBytes(24).toString("base64url") : undefined;
+  const wildcard = ["0.0.0.0", "::"].includes(config.host);
   const app = buildServer({
     engines,
     deepgram: config.deepgram,
     apiKey: config.apiKey,
+    desktopSecret,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    allowedOrigins: config.allowedOrigins,
+    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames],
+    headersTimeoutMs: config.headersTimeoutSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
@@ -70,7 +81,8 @@ async function main(): Promise<void> {
   const calls = pipeline.calls;
   const queue = pipeline.queue;
   app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
-  app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q), apiKey: config.apiKey });
+  // The server's request guard authenticates these routes (API key only, the default).
+  app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });
   app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
 
   let stopping = false;
@@ -99,7 +111,9 @@ async function main(): Promise<void> {
   if (config.staticDir) {
     // http://localhost is a secure context, so the transcriber may open the microphone there.
     const host = ["127.0.0.1", "0.0.0.0", "::", "::1"].includes(config.host) ? "localhost" : config.host;
-    console.log(`\nCallscribe desktop: http://${host}:${config.port}/\n`);
+    // The fragment never reaches a server or a Referer; the desktop host removes it from the address bar.
+    const link = `http://${host}:${config.port}/${desktopSecret ? `#desktop=${desktopSecret}` : ""}`;
+    console.log(`\nCallscribe desktop: ${link}\n`);
   }
 }
 

@@ -11,6 +11,7 @@ import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
 import { TranscriberController } from "./session/controller";
 import { fetchModelChoices } from "./session/models";
+import { requestServerToken } from "./session/server-token";
 import { App } from "./ui/App";
 import { RecordingsPanel } from "./ui/RecordingsPanel";
 
@@ -27,6 +28,8 @@ const saveTranscript = async (transcript: Transcript) => {
 
 const controller = new TranscriberController({
   speechBaseUrl,
+  // With an API key on the server, the desktop host hands out short-lived listen tokens.
+  speechToken: () => requestServerToken(),
   validate: validateContext,
   openAudio: (sink) => openMicrophone(sink),
   saveTranscript,
@@ -40,7 +43,7 @@ wired.catch(() => undefined); // shown by the UI
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <App controller={controller} agent={wired} models={fetchModelChoices(speechBaseUrl)} />
+    <App controller={controller} agent={wired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
     <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} />
   </StrictMode>,
 );

@@ -7,6 +7,10 @@
  *   the user channel, StopTranscription) stops the session → SaveTranscript → the desktop's
  *   resolver offers both CRMs, the user picks Notes CRM → it stores the transcript → the
  *   transcriber shows Created; and an invalid transcript is refused with a visible error.
+ *
+ * The server runs with an API key (issue 7 §3): the desktop opens from the link `npm start` prints
+ * (`/#desktop=<secret>`), the host exchanges the secret for a short-lived listen token and hands
+ * it to the transcriber; the page never holds the key.
  */
 import { rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -18,7 +22,7 @@ import { wordErrorRate } from "../../src/eval/wer";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, resolverOptions, waitForText } from "./support/desktop";
+import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText } from "./support/desktop";
 import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
 
 let engine: PocketSphinxEngine;
@@ -28,11 +32,13 @@ let browser: Browser;
 let page: Page;
 let mic: { path: string; dir: string; seconds: number };
 let consoleLines: string[] = [];
+const API_KEY = "e2e-api-key-0123456789";
+const DESKTOP_SECRET = "e2e-desktop-secret-0123456789";
 
 beforeAll(async () => {
   mic = buildMicWav();
   engine = createPocketSphinxEngine();
-  server = buildServer({ engine, staticDir: inject("e2eDistDir") });
+  server = buildServer({ engine, staticDir: inject("e2eDistDir"), apiKey: API_KEY, desktopSecret: DESKTOP_SECRET });
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -54,9 +60,13 @@ afterEach((ctx) => {
 
 describe("call transcription to CRM, end to end", () => {
   it("transcribes a call from the softphone and saves the transcript to the CRM the user picks", async () => {
-    const response = await page.goto(`${origin}/`);
+    // The key is on: without it the speech routes refuse.
+    expect((await fetch(`${origin}/v1/models`)).status).toBe(401);
+    const response = await page.goto(`${origin}/#desktop=${DESKTOP_SECRET}`);
     expect(new URL(page.url()).pathname).toBe("/desktop-agent/");
     expect(response?.ok()).toBe(true);
+    // The host took the secret out of the address bar (and history).
+    await waitFor("desktop link's secret removed", async () => page.url(), (u) => !u.includes("desktop="), 10_000);
 
     // The softphone places a call; its states go out on the user channel.
     const phone = await launchApp(page, "softphone");

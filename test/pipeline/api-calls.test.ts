@@ -127,7 +127,7 @@ describe("GET /v1/calls", () => {
     for (const q of ["limit=0", "limit=101", "offset=-1", "status=lost", "limit=ten"]) {
       const res = await app.inject({ url: `/v1/calls?${q}`, headers: auth });
       expect(res.statusCode, q).toBe(400);
-      expect(res.json().error).toBe("bad_request");
+      expect(res.json()).toMatchObject({ err_code: "INVALID_QUERY_PARAMETER", request_id: expect.any(String) });
     }
   });
 });

@@ -130,7 +130,7 @@ describe("recording-ready webhook", () => {
     const before = await jobCount();
     const res = await post(make());
     expect(res.statusCode).toBe(status);
-    expect(res.json().reason).toMatch(reason);
+    expect(res.json().err_msg).toMatch(reason);
     expect(await jobCount()).toBe(before);
     expect(await callCount()).toBe(1);
   });
@@ -138,7 +138,7 @@ describe("recording-ready webhook", () => {
   it("names the field of an invalid body", async () => {
     const res = await post(signed({ ...body, call_id: "bad-13", direction: "sideways" }));
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: "invalid_body", field: "direction" });
+    expect(res.json()).toMatchObject({ err_code: "INVALID_BODY", field: "direction", request_id: expect.any(String) });
   });
 
   it("refuses other content types with 415", async () => {
@@ -167,7 +167,7 @@ describe("recording-ready webhook without a secret", () => {
     const s = signed({ ...body, call_id: "no-secret" });
     const res = await bare.inject({ method: "POST", url: RECORDING_READY_PATH, headers: s.headers, payload: s.payload });
     expect(res.statusCode).toBe(503);
-    expect(res.json().reason).toContain("CALLSCRIBE_WEBHOOK_SECRET is not set");
+    expect(res.json()).toMatchObject({ err_code: "INTAKE_DISABLED", err_msg: expect.stringContaining("CALLSCRIBE_WEBHOOK_SECRET is not set") });
     expect(enqueued).toEqual([]);
     await bare.close();
   });

@@ -27,7 +27,10 @@ afterAll(async () => {
 
 describe("loadConfig", () => {
   it("uses the defaults when nothing is set (empty counts as unset)", () => {
-    expect(loadConfig({ PORT: "" })).toEqual({ port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info", maxAudioSeconds: 14_400 });
+    expect(loadConfig({ PORT: "" })).toEqual({
+      port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info", maxAudioSeconds: 14_400,
+      tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
+    });
   });
 
   it.each([
@@ -59,6 +62,7 @@ describe("loadConfig", () => {
     const dir = mkdtempSync(join(tmpdir(), "callscribe-static-"));
     expect(loadConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn", CALLSCRIBE_MAX_AUDIO_SECONDS: "600" })).toEqual({
       port: 9000, host: "0.0.0.0", apiKey: "k".repeat(20), staticDir: dir, logLevel: "warn", maxAudioSeconds: 600,
+      tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
     });
   });
 });

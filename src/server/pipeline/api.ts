@@ -4,13 +4,16 @@
  * done the `fdc3.transcript`; `GET /v1/calls?limit&offset&status` — a page of calls, newest first,
  * without transcripts (fetch one call for its transcript).
  *
- * Same API-key auth as `/v1/listen` (`Authorization: Token|Bearer <key>`): `app.ts` checks every
- * `/v1/*` request; the plugin checks again when given `apiKey`, so it is safe on its own too.
+ * Auth: only the API key (`Authorization: Token|Bearer <key>`), the default of the server's request
+ * guard (`request-guard.ts`), which decides on the matched route; `listen` tokens are refused. On an
+ * app without that guard (tests), give `apiKey` and the plugin checks it itself. Errors answer the
+ * server's one shape, `{err_code, err_msg, request_id}` (`../errors.ts`).
  * The store is injected (`getCall`, `listCalls` from `../store/calls.ts`), so tests and other
  * stores plug in.
  */
 import type { FastifyPluginAsync } from "fastify";
 import { credentialMatches, presentedCredential } from "../auth";
+import { errorBody, errorHandler } from "../errors";
 import type { CallView } from "../store/calls";
 import type { CallStatus } from "../store/model";
 
@@ -32,7 +35,7 @@ export interface CallsApiOptions {
   getCall: (id: string) => Promise<CallView | null | undefined>;
   /** A page of calls, newest first; an array, or `{calls, total}`. */
   listCalls: (query: ListCallsQuery) => Promise<CallView[] | { calls: CallView[]; total?: number }>;
-  /** When set, requests must present this key (as for `/v1/listen`). */
+  /** Only for use outside `buildServer` (whose guard already requires the key): requests must present this key. */
   apiKey?: string;
 }
 
@@ -45,22 +48,19 @@ export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, o
   if (apiKey) {
     app.addHook("onRequest", async (request, reply) => {
       if (credentialMatches(presentedCredential(request.headers), apiKey)) return;
-      return reply.code(401).send({ error: "unauthorized", reason: "missing or invalid API key (Authorization: Token <key>)" });
+      return reply.code(401).send(errorBody(request, "INVALID_AUTH", "Invalid credentials."));
     });
   }
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    if (err.validation) return reply.code(400).send({ error: "bad_request", reason: err.message });
-    request.log.error({ err }, "calls API failed");
-    return reply.code(500).send({ error: "internal", reason: "the call store could not be read" });
-  });
+  // The server's one handler (buildServer sets it too): the same shape when the plugin runs alone.
+  app.setErrorHandler(errorHandler);
 
   app.get<{ Params: { id: string } }>(
     "/v1/calls/:id",
     { schema: { params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CALL_ID_PATTERN } } } } },
     async (request, reply) => {
       const call = await getCall(request.params.id);
-      if (!call) return reply.code(404).send({ error: "not_found", reason: `no call with id ${request.params.id}` });
+      if (!call) return reply.code(404).send(errorBody(request, "NOT_FOUND", `No call with id ${request.params.id}.`));
       return reply.send(call);
     },
   );

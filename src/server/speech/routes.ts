@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
+import { LISTEN_ROUTE_AUTH } from "../auth";
+import { errorBody } from "../errors";
 import { AudioTooLongError } from "./audio/engine-audio";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "./audio/limits";
 import { ChannelAdmission, defaultMaxLiveChannels, type ChannelLease } from "./admission";
@@ -12,7 +14,7 @@ import { AudioDecodeError } from "./audio/pcm";
 import type { SpeechEngine } from "./engines/engine";
 import { ModelUnavailableError, type EngineResolver } from "./engines/registry";
 import { LiveSession, CloseCode, closeReason, type LiveFlowLimits } from "./live-session";
-import type { ErrorBody, ModelInfo } from "./protocol";
+import type { ModelInfo } from "./protocol";
 import { parseListenQuery } from "./query";
 import { transcribeRecording } from "./prerecorded";
 
@@ -51,10 +53,8 @@ export const RETRY_AFTER_SECONDS = 5;
 /** Channel leases taken before the handshake, handed to the session the upgrade creates. */
 const leases = new WeakMap<FastifyRequest, ChannelLease>();
 
-/** Deepgram-style error body. */
-export function errorBody(request: FastifyRequest, err_code: string, err_msg: string, parameter?: string): ErrorBody {
-  return { err_code, err_msg, request_id: String(request.id), ...(parameter ? { parameter } : {}) };
-}
+/** Deepgram-style error body (the server's one shape, `../errors.ts`). */
+export { errorBody } from "../errors";
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -133,6 +133,7 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
     method: "GET",
     url: "/v1/listen",
     preValidation: admit,
+    config: { auth: LISTEN_ROUTE_AUTH },
     // A plain GET is not an upgrade: tell the client what to do.
     handler: async (request: FastifyRequest, reply: FastifyReply) =>
       reply.code(426).header("upgrade", "websocket").send(errorBody(request, "UPGRADE_REQUIRED", "GET /v1/listen is a WebSocket endpoint: open it with a WebSocket client.")),
@@ -186,7 +187,7 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
     },
   });
 
-  app.post("/v1/listen", async (request, reply) => {
+  app.post("/v1/listen", { config: { auth: LISTEN_ROUTE_AUTH } }, async (request, reply) => {
     const resolved = resolveModel(engines, request.query as Query);
     if (!resolved.ok) {
       return reply.code(400).send(errorBody(request, "INVALID_QUERY_PARAMETER", resolved.message, "model"));

@@ -77,7 +77,7 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
   if (!res.ok) {
     let reason = "";
     try {
-      reason = ((await res.json()) as { reason?: string }).reason ?? "";
+      reason = ((await res.json()) as { err_msg?: string }).err_msg ?? ""; // the server's error shape
     } catch {
       // not JSON: the status says enough
     }

@@ -59,6 +59,11 @@ export interface ControllerDeps {
   speechBaseUrl: string;
   /** Key for the speech server, if it needs one. */
   speechApiKey?: string;
+  /**
+   * Short-lived credential for the speech server, asked for at every session start when no
+   * `speechApiKey` is given (the desktop's `listen` token, see `server-token.ts`); undefined: none.
+   */
+  speechToken?: () => Promise<string | undefined>;
   /** `fetch` for the direct-mode grant (`POST /v1/auth/grant`). Default the global `fetch`. */
   fetch?: typeof fetch;
   /** Validates a context (the lead's `validateContext`). */
@@ -264,7 +269,10 @@ export class TranscriberController {
       error: undefined,
     });
     try {
-      const target = mode === "direct" ? await this.directTarget(model) : { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey };
+      const target =
+        mode === "direct"
+          ? await this.directTarget(model)
+          : { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey ?? (await this.deps.speechToken?.()) };
       if (accumulator !== this.accumulator || this.snapshot.status !== "starting") throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
       this.connection = await openListenConnection(
         { ...target, model, language: this.sessionLanguage },

@@ -12,11 +12,13 @@
  *    (`backlog` says so: CALLSCRIBE_QUEUE_ALERT_DEPTH) the 202 adds `behind: true` and `waiting`,
  *    and a warning is logged; the call is still accepted.
  *
- * Errors answer `{error, reason, ...}` where `error` is a stable code. Logs carry the webhook id,
+ * Errors answer the server's one shape (`../../errors.ts`): `{err_code, err_msg, request_id}`, with
+ * `field` naming the body field at fault; `err_code` is a stable code. Logs carry the webhook id,
  * call id and outcome, never the body.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { WebhookSignatureError, verifyWebhook } from "../../webhooks/signing";
+import { errorBody, errorHandler } from "../../errors";
 import type { PipelineMetrics } from "../../observability/metrics";
 import type { RecordingReady } from "../../store/model";
 import { validateRecordingReady } from "./schema";
@@ -78,26 +80,27 @@ export const intakePlugin: FastifyPluginAsync<IntakePluginOptions> = async (app,
   const { webhookSecret, enqueue, metrics, backlog } = options;
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
 
-  const reject = (reply: FastifyReply, status: number, error: string, reason: string, kind: string, extra: Record<string, unknown> = {}) => {
+  const reject = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, reason: string, kind: string, field?: string) => {
     metrics?.countWebhook("rejected", kind);
-    return reply.code(status).send({ error, reason, ...extra });
+    return reply.code(status).send(errorBody(request, code, reason, { field }));
   };
 
   // Keep the raw text: the signature covers the exact bytes, so parsing happens after verification.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit }, (_req, body, done) => done(null, body));
 
-  // Errors raised before the handler (body too large, wrong content type, aborted upload).
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 413) return reject(reply, 413, "payload_too_large", `the body is larger than ${bodyLimit} bytes`, "too_large");
-    if (status === 415) return reject(reply, 415, "unsupported_media_type", "the body must be application/json", "media_type");
-    if (status >= 500) {
-      request.log.error({ err, webhookId: request.headers["webhook-id"] }, "webhook intake failed");
-      metrics?.countWebhook("rejected", "internal");
-      return reply.code(500).send({ error: "internal", reason: "the recording could not be queued; retry later" });
-    }
-    return reject(reply, status, "bad_request", err.message, "bad_request");
+  // Errors raised before the handler (body too large, wrong content type, aborted upload) are
+  // counted here and answered by the server's one handler.
+  app.addHook("onError", async (request, _reply, err: FastifyError) => {
+    const status = err.statusCode ?? 500;
+    const kind = status === 413 ? "too_large" : status === 415 ? "media_type" : status >= 500 ? "internal" : "bad_request";
+    if (status >= 500) request.log.error({ err, webhookId: request.headers["webhook-id"] }, "webhook intake failed");
+    metrics?.countWebhook("rejected", kind);
+  });
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.statusCode === 413) err.message = `the body is larger than ${bodyLimit} bytes`;
+    else if (err.statusCode === 415) err.message = "the body must be application/json";
+    return errorHandler(err, request, reply);
   });
 
   app.post(
@@ -108,7 +111,7 @@ export const intakePlugin: FastifyPluginAsync<IntakePluginOptions> = async (app,
       onRequest: async (request, reply) => {
         if (webhookSecret) return;
         request.log.warn("webhook refused: CALLSCRIBE_WEBHOOK_SECRET is not set");
-        return reject(reply, 503, "intake_disabled", "webhook intake is disabled: CALLSCRIBE_WEBHOOK_SECRET is not set on the server", "no_secret");
+        return reject(request, reply, 503, "INTAKE_DISABLED", "webhook intake is disabled: CALLSCRIBE_WEBHOOK_SECRET is not set on the server", "no_secret");
       },
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
@@ -116,29 +119,29 @@ export const intakePlugin: FastifyPluginAsync<IntakePluginOptions> = async (app,
       for (const name of HEADERS) {
         const value = request.headers[name];
         if (typeof value !== "string" || value.length === 0) {
-          return reject(reply, 401, "unauthorized", `missing ${name} header`, "missing_header");
+          return reject(request, reply, 401, "INVALID_SIGNATURE", `missing ${name} header`, "missing_header");
         }
       }
       const webhookId = request.headers["webhook-id"] as string;
-      if (webhookId.length > 256) return reject(reply, 400, "bad_request", "webhook-id header is longer than 256 characters", "bad_header");
+      if (webhookId.length > 256) return reject(request, reply, 400, "BAD_REQUEST", "webhook-id header is longer than 256 characters", "bad_header");
       try {
         verifyWebhook(webhookSecret!, request.headers, raw);
       } catch (err) {
         const { status, reason, kind } = signatureFailure(err);
         request.log.info({ webhookId, kind }, "webhook refused: signature check failed");
-        return reject(reply, status, status === 401 ? "unauthorized" : "intake_unavailable", reason, kind);
+        return reject(request, reply, status, status === 401 ? "INVALID_SIGNATURE" : "INTAKE_UNAVAILABLE", reason, kind);
       }
 
       let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
-        return reject(reply, 400, "invalid_body", "the body is not valid JSON", "invalid_json");
+        return reject(request, reply, 400, "INVALID_BODY", "the body is not valid JSON", "invalid_json");
       }
       const checked = validateRecordingReady(body);
       if (!checked.valid) {
         request.log.info({ webhookId, field: checked.field }, "webhook refused: invalid body");
-        return reject(reply, 400, "invalid_body", checked.error, "invalid_body", { field: checked.field });
+        return reject(request, reply, 400, "INVALID_BODY", checked.error, "invalid_body", checked.field);
       }
 
       const { created, callId } = await enqueue(checked.value, webhookId);

@@ -12,7 +12,7 @@
 import type { FastifyInstance } from "fastify";
 import { DeepgramClient } from "@deepgram/sdk";
 import Ajv from "ajv";
-import { errorBody } from "../../routes";
+import { errorBody } from "../../../errors";
 
 /** Deepgram's default token lifetime, seconds. */
 export const DEFAULT_GRANT_TTL_SECONDS = 30;
@@ -35,7 +35,7 @@ export interface GrantRoutesOptions {
   deepgram?: { apiKey: string; baseUrl: string };
 }
 
-/** Fastify plugin: `POST /v1/auth/grant` (our API-key auth applies: it is under `/v1/`). */
+/** Fastify plugin: `POST /v1/auth/grant` (only our API key opens it, the route default: `listen` tokens cannot mint grants). */
 export async function grantRoutes(app: FastifyInstance, opts: GrantRoutesOptions): Promise<void> {
   const deepgram = opts.deepgram;
   const client = deepgram ? new DeepgramClient({ apiKey: deepgram.apiKey, baseUrl: deepgram.baseUrl }) : undefined;
