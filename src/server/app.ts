@@ -147,6 +147,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   if (staticDir) {
     app.register(fastifyStatic, { root: staticDir, prefix: "/" });
     app.get("/", async (_request, reply) => reply.redirect("/desktop-agent/"));
+    // Browsers and tools that ignore the pages' <link rel="icon"> still ask for /favicon.ico.
+    app.get("/favicon.ico", async (_request, reply) => reply.redirect("/favicon.svg", 301));
   }
 
   app.addHook("preClose", async () => {

@@ -1,6 +1,6 @@
 /**
  * The host's intent resolver: which app (or running window) should handle an intent.
- * Cancel answers the raiser with an error (NoAppsFound in web-impl 2.2.1-beta.2).
+ * Cancel answers the raiser with `UserCancelledResolution` (see `DesktopAgentHost.narrowIntents`).
  */
 import type { ResolverRequest } from "../DesktopAgentHost";
 

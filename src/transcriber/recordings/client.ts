@@ -5,6 +5,7 @@
  */
 import Ajv from "ajv";
 import { validateContext, type Transcript } from "../../contracts";
+import { isNetworkError, unreachableMessage } from "../session/reachability";
 
 /** One finished recording as the panel lists it. */
 export interface RecordingSummary {
@@ -70,10 +71,17 @@ export interface RecordingsClientOptions {
   fetchImpl?: typeof fetch;
 }
 
+/** @throws Error naming the server's address when nothing answers there (`fetch` says only "Failed to fetch") */
 async function getJson(url: string, options: RecordingsClientOptions): Promise<unknown> {
-  const res = await (options.fetchImpl ?? fetch)(url, {
-    headers: { accept: "application/json", ...(options.apiKey && { authorization: `Token ${options.apiKey}` }) },
-  });
+  let res: Response;
+  try {
+    res = await (options.fetchImpl ?? fetch)(url, {
+      headers: { accept: "application/json", ...(options.apiKey && { authorization: `Token ${options.apiKey}` }) },
+    });
+  } catch (e) {
+    if (isNetworkError(e)) throw new Error(unreachableMessage(options.baseUrl));
+    throw e;
+  }
   if (!res.ok) {
     let reason = "";
     try {
