@@ -396,7 +396,8 @@ export class TranscriberController {
     }
     this.capture = undefined;
     this.connection = undefined;
-    accumulator.finish();
+    // What the user last saw is what gets saved: an interim the server never finalised stays.
+    if (accumulator.finish({ keepInterim: true })) this.notice("the speech server sent no final result for the last words; they are kept as shown");
     const transcript = this.buildTranscript(accumulator);
     const check = this.deps.validate(transcript);
     if (!check.valid) {
