@@ -100,7 +100,11 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
  * @throws Error with a readable message when the server refuses or answers in an unexpected shape
  */
 export async function fetchFinishedRecordings(options: RecordingsClientOptions, limit = 20): Promise<RecordingSummary[]> {
-  const body = await getJson(`${options.baseUrl}/v1/calls?status=done&limit=${limit}`, options);
+  const body = await getJson(`${options.baseUrl}/v1/calls?status=done&limit=${limit}`, options).catch((e: unknown) => {
+    // A speech server run without the recorded-call pipeline has no calls API.
+    if (e instanceof Error && e.message.startsWith("server answered 404")) throw new Error(`the server at ${options.baseUrl} keeps no recorded calls (GET /v1/calls answered 404)`);
+    throw e;
+  });
   validateList ??= compiled(LIST_SCHEMA);
   if (!validateList(body)) throw new Error(`unexpected /v1/calls answer: ${validateList.errors?.[0]?.instancePath || "(root)"} ${validateList.errors?.[0]?.message}`);
   return (body as { calls: ListedCall[] }).calls.map((c) => ({
