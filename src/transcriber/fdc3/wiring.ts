@@ -161,10 +161,12 @@ export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: T
   try {
     const resolution = await agent.raiseIntent(IntentName.SaveTranscript, transcript as Context);
     appId = resolution.source.appId;
-    const appTitle = await agent.getAppMetadata(resolution.source).then(
-      (m) => m.title,
-      () => undefined, // the id is enough to report the result
-    );
+    const appTitle = await Promise.resolve()
+      .then(() => agent.getAppMetadata(resolution.source))
+      .then(
+        (m) => m?.title,
+        () => undefined, // no metadata: the id is enough to report the result
+      );
     const result = await resolution.getResult();
     if (!result || typeof (result as Channel).broadcast === "function") throw new Error("NoResultReturned");
     const valid = validateContext(result);
