@@ -175,6 +175,11 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
     return this.records.get(appId)?.title ?? appId;
   }
 
+  /** The intent's `displayName` in the app's App Directory record (web-impl 2.2.1-beta.2 passes only the name). */
+  private intentDisplayName(appId: string, intent: string): string | undefined {
+    return this.records.get(appId)?.interop?.intents?.listensFor?.[intent]?.displayName;
+  }
+
   // ----- host actions (launcher, window chrome, channel selector, resolver) -----
 
   /** Open a new instance of `appId` (launcher button). */
@@ -461,7 +466,10 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
    */
   async narrowIntents(raiser: AppIdentifier, appIntents: AppIntent[], context: Context): Promise<AppIntent[]> {
     if (!needsUserChoice(appIntents)) return appIntents;
-    const options = labelResolverOptions(resolverOptions(appIntents), (appId) => this.titleOf(appId), this.instances);
+    const options = labelResolverOptions(resolverOptions(appIntents), (appId) => this.titleOf(appId), this.instances).map((o) => ({
+      ...o,
+      intent: { ...o.intent, displayName: this.intentDisplayName(o.appId, o.intent.name) ?? o.intent.displayName },
+    }));
     const request: ResolverRequest = {
       id: this.createUUID(),
       raiser: { appId: raiser.appId, instanceId: raiser.instanceId, title: this.titleOf(raiser.appId) },

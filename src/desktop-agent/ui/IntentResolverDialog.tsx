@@ -20,8 +20,8 @@ export function IntentResolverDialog({ request, onChoose }: { request: ResolverR
         }}
       >
         <h2 id="resolver-title">Choose an app</h2>
-        <p>
-          {request.raiser.title} wants to <strong>{intents.join(" / ")}</strong> ({request.contextType}).
+        <p title={`context: ${request.contextType}`}>
+          {request.raiser.title} wants to <strong>{intents.join(" / ")}</strong>. Which app should do it?
         </p>
         <ul>
           {request.options.map((o) => (
