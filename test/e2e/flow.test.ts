@@ -8,8 +8,11 @@
  *   resolver offers both CRMs, the user picks Notes CRM → it stores the transcript → the
  *   transcriber shows Created; and an invalid transcript is refused with a visible error.
  *
- * What is saved is what the user saw (issue 7 item 23): the text on the page at hang-up and when
- * the picker asks where to save equals, word for word, the text the CRM stored.
+ * What is saved is what the user saw (issue 7 item 23): the text on the page when the picker asks
+ * where to save equals, word for word, the text the CRM stored, and every final shown before the
+ * hang-up is in it unchanged. On a loaded machine the engine runs behind the audio, so finals for
+ * speech before the hang-up can still arrive after it; the transcriber shows them (status
+ * `stopping`) before it asks where to save.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
@@ -147,8 +150,7 @@ describe("call transcription to CRM, end to end", () => {
     const storedWords = words(stored.text);
     expect(storedWords).toEqual(shownWhenAsked);
     expect(storedWords.slice(0, finalAtHangup.length)).toEqual(finalAtHangup);
-    if (interimAtHangup.length === 0) expect(storedWords).toEqual(finalAtHangup);
-    else expect(storedWords.length).toBeGreaterThan(finalAtHangup.length);
+    if (interimAtHangup.length > 0) expect(storedWords.length).toBeGreaterThan(finalAtHangup.length);
     console.log(`e2e seen at hang-up: finals "${finalAtHangup.join(" ")}" interim "${interimAtHangup.join(" ")}"; stored "${storedWords.join(" ")}"`);
     await transcriber.frame.evaluate(() => document.body.scrollIntoView());
     await page.screenshot({ path: resolve(shots, "flow-saved.png") });

@@ -184,6 +184,11 @@ export function App({ controller, agent, models }: AppProps) {
             {snap.interim}
           </span>
         </p>
+        {snap.status === "stopping" && (
+          <p className="finishing" data-testid="finishing">
+            finishing the last words…
+          </p>
+        )}
       </section>
 
       {snap.segments.length > 0 && (
