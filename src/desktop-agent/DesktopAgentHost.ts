@@ -22,11 +22,11 @@ import {
   type InstanceID,
   type ServerContext,
 } from "@finos/fdc3-web-impl";
-import { OpenError, type AppIdentifier, type AppIntent } from "@finos/fdc3-standard";
+import { OpenError, ResolveError, type AppIdentifier, type AppIntent } from "@finos/fdc3-standard";
 import type { Context } from "@finos/fdc3-context";
 import type { AppDirectoryRecord } from "../contracts/app-directory";
 import { isSameAppUrl } from "./appUrl";
-import { narrowTo, needsUserChoice, resolverOptions, type ResolverOption } from "./resolverOptions";
+import { labelResolverOptions, narrowTo, needsUserChoice, resolverOptions, type ResolverOption } from "./resolverOptions";
 import { DEFAULT_USER_CHANNEL_ID, initialChannelState, USER_CHANNELS } from "./userChannels";
 
 /** FDC3 version this desktop agent speaks. */
@@ -52,6 +52,8 @@ export interface AppInstance {
   state: "loading" | "connected" | "disconnected" | "refused";
   /** Why identity validation failed, when `state` is `refused`. */
   error?: string;
+  /** When the window was opened (ISO 8601), to tell windows of one app apart. */
+  openedAt: string;
   /** The user channel the instance is joined to, or null. */
   channelId: string | null;
 }
@@ -171,6 +173,11 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
 
   private titleOf(appId: string): string {
     return this.records.get(appId)?.title ?? appId;
+  }
+
+  /** The intent's `displayName` in the app's App Directory record (web-impl 2.2.1-beta.2 passes only the name). */
+  private intentDisplayName(appId: string, intent: string): string | undefined {
+    return this.records.get(appId)?.interop?.intents?.listensFor?.[intent]?.displayName;
   }
 
   // ----- host actions (launcher, window chrome, channel selector, resolver) -----
@@ -402,7 +409,7 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
     this.connections.set(instanceId, { window: null, port: null });
     this.instances = [
       ...this.instances,
-      { instanceId, appId, title: record.title, url: record.details.url, state: "loading", channelId: null },
+      { instanceId, appId, title: record.title, url: record.details.url, state: "loading", channelId: null, openedAt: new Date().toISOString() },
     ];
     this.logActivity(`opened ${record.title}`);
     this.changed();
@@ -456,16 +463,18 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
 
   /**
    * The host's intent resolver. When more than one app (or instance) can take the intent, ask
-   * the user; the answer narrows the list to that one choice. Cancelling returns `[]`, which
-   * 2.2.1-beta.2 reports to the raiser as `NoAppsFound` (not `UserCancelledResolution`).
+   * the user; the answer narrows the list to that one choice.
+   * @throws Error(`ResolveError.UserCancelled`) when the user cancels: web-impl 2.2.1-beta.2's
+   *   IntentHandler sends a thrown error's message to the raiser as the `raiseIntentResponse`
+   *   error, so `raiseIntent` rejects with `UserCancelledResolution` (returning `[]` would
+   *   report `NoAppsFound`, as if no app could take the intent).
    */
   async narrowIntents(raiser: AppIdentifier, appIntents: AppIntent[], context: Context): Promise<AppIntent[]> {
     if (!needsUserChoice(appIntents)) return appIntents;
-    const options = resolverOptions(appIntents).map((o) => {
-      const title = this.titleOf(o.appId);
-      const running = o.instanceId ? this.instances.findIndex((i) => i.instanceId === o.instanceId) : -1;
-      return { ...o, title, label: o.instanceId ? `${title} (open window ${running + 1})` : `${title} (new window)` };
-    });
+    const options = labelResolverOptions(resolverOptions(appIntents), (appId) => this.titleOf(appId), this.instances).map((o) => ({
+      ...o,
+      intent: { ...o.intent, displayName: this.intentDisplayName(o.appId, o.intent.name) ?? o.intent.displayName },
+    }));
     const request: ResolverRequest = {
       id: this.createUUID(),
       raiser: { appId: raiser.appId, instanceId: raiser.instanceId, title: this.titleOf(raiser.appId) },
@@ -478,7 +487,7 @@ export class DesktopAgentHost implements ServerContext<AppRegistration> {
     });
     if (!choice) {
       this.logActivity(`resolver cancelled for ${context.type} from ${request.raiser.title}`);
-      return [];
+      throw new Error(ResolveError.UserCancelled);
     }
     this.logActivity(`${choice.intent.name} → ${this.titleOf(choice.appId)}${choice.instanceId ? " (running)" : ""}`);
     return narrowTo(choice) as AppIntent[];

@@ -64,3 +64,40 @@ export function narrowTo(option: ResolverOption): AppIntentLike[] {
     },
   ];
 }
+
+/** The fields of an open window {@link labelResolverOptions} reads. */
+export interface OpenWindowLike {
+  instanceId: string;
+  appId: string;
+  /** ISO 8601. */
+  openedAt: string;
+}
+
+/** `HH:MM:SS` of an ISO 8601 time in the user's time zone (the ISO text itself if it is not a date). */
+function clockTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+/**
+ * Title and label for each option, as a person reads them: `Acme CRM (new window)`;
+ * `Acme CRM (the open window)` when it is that app's only window; with several,
+ * `Acme CRM (open window 2 of 3, opened 14:02:11)`, counting that app's windows in desktop order.
+ * @param titleOf App Directory title of an app id
+ * @param windows the desktop's open windows, in the order they are shown
+ */
+export function labelResolverOptions<O extends ResolverOption>(
+  options: readonly O[],
+  titleOf: (appId: string) => string,
+  windows: readonly OpenWindowLike[],
+): Array<O & { title: string; label: string }> {
+  return options.map((o) => {
+    const title = titleOf(o.appId);
+    if (!o.instanceId) return { ...o, title, label: `${title} (new window)` };
+    const ofApp = windows.filter((w) => w.appId === o.appId);
+    const at = ofApp.findIndex((w) => w.instanceId === o.instanceId);
+    if (at < 0) return { ...o, title, label: `${title} (an open window)` };
+    if (ofApp.length === 1) return { ...o, title, label: `${title} (the open window)` };
+    return { ...o, title, label: `${title} (open window ${at + 1} of ${ofApp.length}, opened ${clockTime(ofApp[at]!.openedAt)})` };
+  });
+}

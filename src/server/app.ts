@@ -203,6 +203,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       });
       pages.register(fastifyStatic, { root: staticDir, prefix: "/" });
       pages.get("/", async (_request, reply) => reply.redirect("/desktop-agent/"));
+      // Browsers and tools that ignore the pages' <link rel="icon"> still ask for /favicon.ico.
+      pages.get("/favicon.ico", async (_request, reply) => reply.redirect("/favicon.svg", 301));
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { narrowTo, needsUserChoice, resolverOptions } from "../../src/desktop-agent/resolverOptions";
+import { labelResolverOptions, narrowTo, needsUserChoice, resolverOptions } from "../../src/desktop-agent/resolverOptions";
 import { appUrlKey, isSameAppUrl } from "../../src/desktop-agent/appUrl";
 
 const save = { name: "SaveTranscript", displayName: "Save Transcript" };
@@ -32,6 +32,35 @@ describe("host intent resolver options", () => {
     expect(narrowTo(running!)).toEqual([{ intent: save, apps: [{ appId: "notes-crm", instanceId: "i1" }] }]);
     const [fresh] = resolverOptions([{ intent: save, apps: [{ appId: "acme-crm" }] }]);
     expect(narrowTo(fresh!)).toEqual([{ intent: save, apps: [{ appId: "acme-crm" }] }]);
+  });
+});
+
+describe("resolver labels", () => {
+  const titles: Record<string, string> = { "acme-crm": "Acme CRM", "notes-crm": "Notes CRM" };
+  const titleOf = (id: string) => titles[id] ?? id;
+  // The desktop shows the softphone and the transcriber before the one Acme window.
+  const windows = [
+    { instanceId: "p1", appId: "softphone", openedAt: "2026-12-02T09:00:00.000Z" },
+    { instanceId: "t1", appId: "transcriber", openedAt: "2026-12-02T09:00:05.000Z" },
+    { instanceId: "a1", appId: "acme-crm", openedAt: "2026-12-02T09:01:00.000Z" },
+  ];
+
+  it("calls the only open window of an app 'the open window', not by its place among all windows", () => {
+    const options = resolverOptions([{ intent: save, apps: [{ appId: "acme-crm", instanceId: "a1" }, { appId: "acme-crm" }, { appId: "notes-crm" }] }]);
+    expect(labelResolverOptions(options, titleOf, windows).map((o) => o.label)).toEqual([
+      "Acme CRM (the open window)",
+      "Acme CRM (new window)",
+      "Notes CRM (new window)",
+    ]);
+  });
+
+  it("numbers several windows of one app among themselves, with the time each was opened", () => {
+    const more = [...windows, { instanceId: "a2", appId: "acme-crm", openedAt: "2026-12-02T09:05:30.000Z" }];
+    const options = resolverOptions([{ intent: save, apps: [{ appId: "acme-crm", instanceId: "a2" }, { appId: "acme-crm", instanceId: "a1" }] }]);
+    const labels = labelResolverOptions(options, titleOf, more).map((o) => o.label);
+    const at = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    expect(labels).toEqual([`Acme CRM (open window 2 of 2, opened ${at("2026-12-02T09:05:30.000Z")})`, `Acme CRM (open window 1 of 2, opened ${at("2026-12-02T09:01:00.000Z")})`]);
+    expect(labels.join(" ")).not.toMatch(/window 3|window 4/);
   });
 });
 

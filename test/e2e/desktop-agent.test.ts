@@ -236,8 +236,9 @@ describe("browser desktop agent", () => {
     await resolverOptions(page);
     await page.getByTestId("resolver-cancel").click();
     const outcome = await intentOutcome(phone, key);
-    // 2.2.1-beta.2 reports a cancelled host-side resolver as NoAppsFound (DESIGN §7).
-    expect(outcome).toEqual({ ok: false, error: "NoAppsFound" });
+    // The host's resolver rejects with ResolveError.UserCancelled, which 2.2.1-beta.2 passes
+    // through to the raiser (returning no apps would read as NoAppsFound).
+    expect(outcome).toEqual({ ok: false, error: "UserCancelledResolution" });
     expect(await page.locator("iframe[data-app-id$='-crm']").count()).toBe(0);
   });
 });

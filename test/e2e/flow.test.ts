@@ -11,8 +11,15 @@
  * The server runs with an API key (issue 7 §3): the desktop opens from the link `npm start` prints
  * (`/#desktop=<secret>`), the host exchanges the secret for a short-lived listen token and hands
  * it to the transcriber; the page never holds the key.
+ *
+ * What is saved is what the user saw (issue 7 item 23): the text on the page when the picker asks
+ * where to save equals, word for word, the text the CRM stored, and every final shown before the
+ * hang-up is in it unchanged. On a loaded machine the engine runs behind the audio, so finals for
+ * speech before the hang-up can still arrive after it; the transcriber shows them (status
+ * `stopping`) before it asks where to save.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { FastifyInstance } from "fastify";
@@ -24,6 +31,10 @@ import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/ser
 import { launchChromium } from "./support/chromium";
 import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText } from "./support/desktop";
 import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
+import { REPO_ROOT } from "./support/paths";
+
+/** Words of a text, whitespace normalised: the unit "word for word" compares. */
+const words = (text: string | null | undefined) => (text ?? "").trim().split(/\s+/).filter((w) => w.length > 0);
 
 let engine: PocketSphinxEngine;
 let server: FastifyInstance;
@@ -100,6 +111,9 @@ describe("call transcription to CRM, end to end", () => {
     if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
     const finalWhileListening = await waitForText("final text", transcriber.ui.getByTestId("final-transcript"), (t) => t.trim().split(/\s+/).length >= 5, 20_000);
     expect(finalWhileListening.length).toBeGreaterThan(0);
+    // What the user sees at hang-up: the final text, and any interim hypothesis after it.
+    const finalAtHangup = words(await transcriber.ui.getByTestId("final-transcript").textContent());
+    const interimAtHangup = words(await transcriber.ui.getByTestId("interim").textContent());
     await phone.ui.getByTestId("hangup").click();
     await waitForText("call ended", phone.ui.getByTestId("call-state"), (t) => t === "ended");
 
@@ -110,6 +124,12 @@ describe("call transcription to CRM, end to end", () => {
     expect(labels.some((l) => l.startsWith("Notes CRM"))).toBe(true);
     expect(labels.some((l) => l.startsWith("Acme CRM"))).toBe(true);
     expect(await transcriber.ui.getByTestId("status").textContent()).toBe("saving");
+    // What the user sees when asked where to save it.
+    const shownWhenAsked = words(await transcriber.ui.getByTestId("final-transcript").textContent());
+    expect(words(await transcriber.ui.getByTestId("interim").textContent())).toEqual([]);
+    const shots = resolve(REPO_ROOT, "test-results");
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: resolve(shots, "flow-resolver.png") });
     await page.getByTestId("intent-resolver").getByRole("button", { name: "Notes CRM (new window)" }).click();
 
     // The transcriber shows the CRM's answer: Created.
@@ -135,6 +155,15 @@ describe("call transcription to CRM, end to end", () => {
     expect(checked.valid ? "valid" : checked.error).toBe("valid");
     expect(stored).toMatchObject({ type: "fdc3.transcript", source: "call", id: { callId }, provider: { name: "pocketsphinx" } });
     expect(stored.text.trim()).toBe(finalText);
+    // Saved = seen, word for word: the finals shown at hang-up are all there, in order, and nothing
+    // else was added unless an interim hypothesis was still showing then (its final replaces it).
+    const storedWords = words(stored.text);
+    expect(storedWords).toEqual(shownWhenAsked);
+    expect(storedWords.slice(0, finalAtHangup.length)).toEqual(finalAtHangup);
+    if (interimAtHangup.length > 0) expect(storedWords.length).toBeGreaterThan(finalAtHangup.length);
+    console.log(`e2e seen at hang-up: finals "${finalAtHangup.join(" ")}" interim "${interimAtHangup.join(" ")}"; stored "${storedWords.join(" ")}"`);
+    await transcriber.frame.evaluate(() => document.body.scrollIntoView());
+    await page.screenshot({ path: resolve(shots, "flow-saved.png") });
     expect(stored.participants.contacts.map((c: { name: string }) => c.name)).toContain("Jane Doe");
     expect(stored.segments.length).toBeGreaterThan(0);
     for (const s of stored.segments) expect(s.end).toBeGreaterThanOrEqual(s.start);

@@ -168,6 +168,6 @@ describe("Recordings panel, end to end", () => {
     const result = row.getByTestId("recording-result");
     await waitForText("recording send result", result, (t) => t.includes("Created"), 30_000);
     expect(await result.getAttribute("data-status")).toBe("Created");
-    expect(await result.textContent()).toBe("acme-crm: Created");
+    expect(await result.textContent()).toBe("Acme CRM: Created");
   });
 });

@@ -14,7 +14,7 @@ import { buildServer } from "../../src/server/app";
 import { decodeWav } from "../../src/server/speech/audio/wav";
 import { float32ToInt16 } from "../../src/server/speech/audio/pcm";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
-import { TranscriberController, type ControllerDeps, type SaveOutcome } from "../../src/transcriber/session/controller";
+import { SaveCancelledError, TranscriberController, type ControllerDeps, type SaveOutcome } from "../../src/transcriber/session/controller";
 import { fileAudioSource } from "./file-audio-source";
 
 let engine: PocketSphinxEngine;
@@ -201,11 +201,90 @@ describe("TranscriberController with the real server and SDK", () => {
     expect(captureStopped).toBe(true);
   });
 
-  it("reports an unreachable server without crashing", async () => {
+  it("reports an unreachable server by its address, without crashing", async () => {
     const c = controller({ speechBaseUrl: "http://127.0.0.1:9" });
-    await expect(c.start({ source: "dictation", participants: [] })).rejects.toThrow(/127\.0\.0\.1:9\/v1\/listen unreachable/);
+    // Not "speech server closed the stream (code 1000)": nothing listens there, and the user is told where.
+    await expect(c.start({ source: "dictation", participants: [] })).rejects.toThrow("cannot reach the speech server at http://127.0.0.1:9 (");
     expect(c.getSnapshot().status).toBe("error");
+    expect(c.getSnapshot().error).toMatch(/^cannot reach the speech server at http:\/\/127\.0\.0\.1:9 \(is it running/);
     // It can start again afterwards.
     expect(c.active).toBe(false);
+  });
+
+  it("does not raise SaveTranscript when nothing was said, and says so", async () => {
+    // Two seconds of silence: hung up before anyone spoke.
+    const source = fileAudioSource(new Int16Array(16000 * 2), 5, true);
+    let raised = 0;
+    const c = controller({
+      openAudio: source.open,
+      saveTranscript: async () => (raised++, { appId: "notes-crm", status: "Created" }),
+    });
+    await c.start({ source: "call", callId: "silent-1", participants: [] });
+    expect(await statusIn(c, ["stopped", "error", "saving"])).toBe("stopped");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(raised).toBe(0);
+    expect(c.getSnapshot()).toMatchObject({ status: "stopped", transcriptEmpty: true, save: { state: "not-saved", reason: "nothing-said" } });
+    expect(c.getSnapshot().transcript!.text).toBe("");
+    expect(await c.save()).toEqual({ state: "not-saved", reason: "nothing-said" });
+    expect(raised).toBe(0);
+  });
+
+  it("treats a cancelled app choice as not saved, offers to save again, and a later success clears the old error", async () => {
+    const source = fileAudioSource(audio.subarray(0, 16000 * 3), 5);
+    const answers: Array<() => Promise<SaveOutcome>> = [
+      async () => {
+        throw new SaveCancelledError();
+      },
+      async () => {
+        throw new Error("SaveTranscript via acme-crm: the app failed to save");
+      },
+      async () => ({ appId: "notes-crm", appTitle: "Notes CRM", status: "Created" }),
+    ];
+    const c = controller({ openAudio: source.open, saveTranscript: () => answers.shift()!() });
+    await c.start({ source: "dictation", participants: [] });
+    await source.done;
+    await c.stop();
+    // Cancelled: back to stopped, no error banner, the transcript kept for another try.
+    expect(await statusIn(c, ["stopped", "error", "saved"])).toBe("stopped");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.getSnapshot()).toMatchObject({ status: "stopped", save: { state: "not-saved", reason: "cancelled" } });
+    expect(c.getSnapshot().error).toBeUndefined();
+    // A real failure shows an error…
+    expect(await c.save()).toMatchObject({ state: "failed" });
+    expect(c.getSnapshot().error).toBe("save failed: SaveTranscript via acme-crm: the app failed to save");
+    // …which the next successful save clears.
+    expect(await c.save()).toMatchObject({ state: "saved", appTitle: "Notes CRM" });
+    expect(c.getSnapshot()).toMatchObject({ status: "saved", save: { state: "saved", status: "Created" } });
+    expect(c.getSnapshot().error).toBeUndefined();
+  });
+
+  it("saves the text the user saw at hang-up, even when the last final does not arrive in time", async () => {
+    const source = fileAudioSource(audio, 100); // about real time
+    const saved: Transcript[] = [];
+    const c = controller({
+      openAudio: source.open,
+      // No time for the server's last final: what the user sees is all there is.
+      finishTimeoutSeconds: 0.001,
+      saveTranscript: async (t) => (saved.push(t), { appId: "notes-crm", status: "Created" }),
+    });
+    let shown = "";
+    c.subscribe(() => {
+      const s = c.getSnapshot();
+      if (s.status === "listening" || s.status === "stopping") shown = [s.finalText, s.interim].filter((x) => x).join(" ");
+    });
+    await c.start({ source: "call", callId: "mid-word", participants: [] });
+    // Hang up mid-sentence: once an interim hypothesis shows.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no interim text")), 20_000);
+      const off = c.subscribe(() => {
+        if (c.getSnapshot().interim) (clearTimeout(timer), off(), resolve());
+      });
+    });
+    const transcript = await c.stop();
+    expect(shown.length).toBeGreaterThan(0);
+    expect(transcript.text.split(/\s+/)).toEqual(shown.split(/\s+/));
+    expect(await statusIn(c, ["saved", "error"])).toBe("saved");
+    expect(saved[0]!.text).toBe(transcript.text);
+    expect(c.getSnapshot().finalText).toBe(transcript.text);
   });
 });

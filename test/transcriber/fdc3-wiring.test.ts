@@ -17,7 +17,7 @@ import { decodeWav } from "../../src/server/speech/audio/wav";
 import { float32ToInt16 } from "../../src/server/speech/audio/pcm";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { saveTranscriptViaIntent, wireTranscriber } from "../../src/transcriber/fdc3/wiring";
-import { TranscriberController } from "../../src/transcriber/session/controller";
+import { SaveCancelledError, TranscriberController } from "../../src/transcriber/session/controller";
 import { fileAudioSource } from "./file-audio-source";
 
 type Handler = (context: any) => any;
@@ -179,5 +179,24 @@ describe("transcriber FDC3 wiring", () => {
     // SaveTranscript found no CRM: the save fails visibly.
     await until(() => controller.getSnapshot().status === "error", "save failure");
     expect(controller.getSnapshot().save).toEqual({ state: "failed", error: "SaveTranscript: no app can save a transcript (no SaveTranscript handler in the App Directory)" });
+  });
+});
+
+describe("saveTranscriptViaIntent (issue 7 items 17, 22)", () => {
+  const transcript: Transcript = { type: "fdc3.transcript", id: { transcriptId: "t-1" }, source: "dictation", language: "en", text: "hello", segments: [] };
+
+  it("turns a cancelled resolver (UserCancelledResolution) into SaveCancelledError, not a failure", async () => {
+    const agent = { raiseIntent: async () => Promise.reject(new Error("UserCancelledResolution")) };
+    const err = await saveTranscriptViaIntent(agent as never, transcript).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SaveCancelledError);
+  });
+
+  it("reports the handling app's title from the desktop agent's metadata", async () => {
+    const source = { appId: "notes-crm", instanceId: "i-1" };
+    const agent = {
+      raiseIntent: async () => ({ source, getResult: async () => ({ type: "fdc3.transactionResult", status: "Created", message: "Saved as r-1" }) }),
+      getAppMetadata: async (app: { appId: string }) => ({ appId: app.appId, title: "Notes CRM" }),
+    };
+    expect(await saveTranscriptViaIntent(agent as never, transcript)).toEqual({ appId: "notes-crm", appTitle: "Notes CRM", status: "Created", message: "Saved as r-1" });
   });
 });

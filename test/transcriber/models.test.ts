@@ -29,7 +29,8 @@ describe("engine picker choices", () => {
     const down = (async () => {
       throw new TypeError("fetch failed");
     }) as typeof fetch;
-    expect((await fetchModelChoices("http://127.0.0.1:1", down)).error).toBe("fetch failed");
+    // The engine-list notice names the server that could not be reached (issue 7 item 20).
+    expect((await fetchModelChoices("http://127.0.0.1:1", down)).error).toBe("cannot reach the speech server at http://127.0.0.1:1 (is it running, and is this its address?)");
   });
 });
 

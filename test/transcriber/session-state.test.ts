@@ -28,6 +28,12 @@ describe("session state machine", () => {
     expect(transition("saving", "start")).toBe("starting");
   });
 
+  it("goes back to stopped, not error, when the user cancels the app choice, and can save again", () => {
+    expect(transition("saving", "unsaved")).toBe("stopped");
+    expect(transition("stopped", "save")).toBe("saving");
+    expect(canTransition("listening", "unsaved")).toBe(false);
+  });
+
   it("counts starting, listening and stopping as active", () => {
     expect(["starting", "listening", "stopping"].every((s) => isActive(s as SessionStatus))).toBe(true);
     expect(["idle", "stopped", "saving", "saved", "error"].some((s) => isActive(s as SessionStatus))).toBe(false);

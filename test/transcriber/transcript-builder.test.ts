@@ -126,3 +126,52 @@ describe("providerFromModelInfo", () => {
     expect(providerFromModelInfo(undefined)).toBeUndefined();
   });
 });
+
+describe("what is saved is what the user saw (issue 7 item 23)", () => {
+  it("saves exactly the final text the user saw, frame by frame, with no final appended twice", () => {
+    const acc = new TranscriptAccumulator({ channelSpeakers: ["agent"] });
+    const frames = [
+      results([w("he", 0.2, 0.4)], { is_final: false, start: 0 }),
+      results([w("he", 0.2, 0.4), w("was", 0.4, 0.7)], { is_final: false, start: 0 }),
+      results([w("he", 0.2, 0.4), w("was", 0.4, 0.7), w("not", 0.7, 1)], { start: 0, duration: 1.2, speech_final: true, transcript: "He was not." }),
+      // The same final again (a repeat for audio already final) must not be appended twice.
+      results([w("he", 0.2, 0.4), w("was", 0.4, 0.7), w("not", 0.7, 1)], { start: 0, duration: 1.2, speech_final: true, transcript: "He was not." }),
+      results([w("an", 1.3, 1.5)], { is_final: false, start: 1.2 }),
+      results([w("an", 1.3, 1.5), w("ill", 1.5, 1.8)], { start: 1.2, duration: 0.7, from_finalize: true, transcript: "an ill" }),
+      // The empty from_finalize final of CloseStream adds nothing.
+      results([], { start: 1.9, duration: 0.3, from_finalize: true, transcript: "" }),
+    ];
+    const shownFinals: string[] = [];
+    for (const f of frames) {
+      acc.handle(f);
+      shownFinals.push(acc.finalText);
+    }
+    expect(shownFinals.at(-1)).toBe("He was not. an ill");
+    acc.finish({ keepInterim: true });
+    const t = acc.toTranscript(META);
+    expect(t.text).toBe(shownFinals.at(-1));
+    expect(t.segments!.map((s) => s.text).join(" ")).toBe(t.text);
+    // Each final the user saw is still there, in order: finals only ever grow.
+    for (const seen of shownFinals) expect(t.text.startsWith(seen)).toBe(true);
+  });
+
+  it("keeps an interim hypothesis the stream never finalised (finish({ keepInterim })) so nothing the user saw is dropped", () => {
+    const acc = new TranscriptAccumulator({ channelSpeakers: ["agent"] });
+    acc.handle(results([w("he", 0.2, 0.4), w("was", 0.4, 0.7)], { start: 0, duration: 0.9, speech_final: true, transcript: "He was" }));
+    acc.handle(results([w("not", 1, 1.3, 0), w("an", 1.3, 1.5, 0)], { is_final: false, start: 0.9 }));
+    const shown = `${acc.finalText} ${acc.interim}`;
+    expect(shown).toBe("He was not an");
+    // The stream ended (timeout, dropped socket) before the final for "not an" came.
+    expect(acc.finish({ keepInterim: true })).toBe(true);
+    const t = acc.toTranscript(META);
+    expect(t.text).toBe(shown);
+    expect(t.segments!.at(-1)).toMatchObject({ speaker: "agent", text: "not an", start: 1, end: 1.5 });
+    expect(validateContext(t)).toMatchObject({ valid: true });
+    expect(acc.interim).toBe("");
+    // Default: dropped, as before (a caller that only wants finals).
+    const plain = new TranscriptAccumulator();
+    plain.handle(results([w("maybe", 0, 0.4)], { is_final: false }));
+    expect(plain.finish()).toBe(false);
+    expect(plain.toTranscript(META).text).toBe("");
+  });
+});

@@ -30,4 +30,10 @@ describe("transcriber UI formatting", () => {
     expect(saveResultText({ state: "saved", appId: "notes-crm", status: "Created" })).toBe("notes-crm: Created");
     expect(saveResultText({ state: "failed", error: "SaveTranscript: the app choice was cancelled" })).toBe("error: SaveTranscript: the app choice was cancelled");
   });
+
+  it("names the CRM by its title, and says why nothing was saved without calling it an error", () => {
+    expect(saveResultText({ state: "saved", appId: "notes-crm", appTitle: "Notes CRM", status: "Created" })).toBe("Notes CRM: Created");
+    expect(saveResultText({ state: "not-saved", reason: "cancelled" })).toBe("not saved — you closed the picker");
+    expect(saveResultText({ state: "not-saved", reason: "nothing-said" })).toBe("nothing was said, so there is nothing to save");
+  });
 });

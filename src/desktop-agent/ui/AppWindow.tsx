@@ -12,6 +12,9 @@ export function AppWindow({ instance, host }: { instance: AppInstance; host: Des
     <section className={`app-window app-${instance.state}`} data-testid="app-window" data-app-id={instance.appId} data-instance-id={instance.instanceId}>
       <header>
         <span className="app-title">{instance.title}</span>
+        <time className="app-opened" dateTime={instance.openedAt} title="opened at">
+          {new Date(instance.openedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })}
+        </time>
         <span className="app-state" data-testid="app-state" title={instance.error}>
           {instance.state}
         </span>

@@ -1,6 +1,6 @@
 /**
  * The host's intent resolver: which app (or running window) should handle an intent.
- * Cancel answers the raiser with an error (NoAppsFound in web-impl 2.2.1-beta.2).
+ * Cancel answers the raiser with `UserCancelledResolution` (see `DesktopAgentHost.narrowIntents`).
  */
 import type { ResolverRequest } from "../DesktopAgentHost";
 
@@ -20,8 +20,8 @@ export function IntentResolverDialog({ request, onChoose }: { request: ResolverR
         }}
       >
         <h2 id="resolver-title">Choose an app</h2>
-        <p>
-          {request.raiser.title} wants to <strong>{intents.join(" / ")}</strong> ({request.contextType}).
+        <p title={`context: ${request.contextType}`}>
+          {request.raiser.title} wants to <strong>{intents.join(" / ")}</strong>. Which app should do it?
         </p>
         <ul>
           {request.options.map((o) => (

@@ -12,7 +12,7 @@
  */
 import type { Channel, Context, DesktopAgent, IntentResult, Listener, PrivateChannel } from "@finos/fdc3";
 import { INTENTS, IntentName, assertContext, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
-import type { SaveOutcome, TranscriberController } from "../session/controller";
+import { SaveCancelledError, type SaveOutcome, type TranscriberController } from "../session/controller";
 import { callEndsSession, contextMatchesSession, startRequestFromContext } from "../session/start-request";
 
 /** `fdc3.transactionResult` as sent for a refused intent. */
@@ -148,7 +148,9 @@ const FDC3_ERRORS: Record<string, string> = {
 /**
  * Raise SaveTranscript with the transcript, let the desktop's resolver pick the CRM, and wait
  * for its `fdc3.transactionResult`.
- * @returns the app that handled it and the result's status (a `Failed` status is returned, not thrown)
+ * @returns the app that handled it (id and title) and the result's status (a `Failed` status is
+ *   returned, not thrown)
+ * @throws SaveCancelledError when the user cancelled the app choice (`UserCancelledResolution`)
  * @throws Error with a readable message when the intent cannot be resolved or the result is not
  *   a valid `fdc3.transactionResult`
  */
@@ -159,15 +161,23 @@ export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: T
   try {
     const resolution = await agent.raiseIntent(IntentName.SaveTranscript, transcript as Context);
     appId = resolution.source.appId;
+    const appTitle = await Promise.resolve()
+      .then(() => agent.getAppMetadata(resolution.source))
+      .then(
+        (m) => m?.title,
+        () => undefined, // no metadata: the id is enough to report the result
+      );
     const result = await resolution.getResult();
     if (!result || typeof (result as Channel).broadcast === "function") throw new Error("NoResultReturned");
     const valid = validateContext(result);
     if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
     if (result.type !== "fdc3.transactionResult") throw new Error(`${appId} returned ${result.type}, expected fdc3.transactionResult`);
     const tr = result as unknown as { status: string; message?: string };
-    return { appId, status: tr.status, ...(tr.message && { message: tr.message }) };
+    return { appId, ...(appTitle && { appTitle }), status: tr.status, ...(tr.message && { message: tr.message }) };
   } catch (e) {
     const raw = errorText(e);
+    // The desktop's resolver was closed: not a failure (DesktopAgentHost rejects with ResolveError.UserCancelled).
+    if (raw === "UserCancelledResolution") throw new SaveCancelledError();
     const text = FDC3_ERRORS[raw] ?? raw;
     throw new Error(appId === "unknown app" ? `SaveTranscript: ${text}` : `SaveTranscript via ${appId}: ${text}`);
   }

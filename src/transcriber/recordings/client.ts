@@ -5,6 +5,7 @@
  */
 import Ajv from "ajv";
 import { validateContext, type Transcript } from "../../contracts";
+import { isNetworkError, unreachableMessage } from "../session/reachability";
 
 /** One finished recording as the panel lists it. */
 export interface RecordingSummary {
@@ -70,10 +71,17 @@ export interface RecordingsClientOptions {
   fetchImpl?: typeof fetch;
 }
 
+/** @throws Error naming the server's address when nothing answers there (`fetch` says only "Failed to fetch") */
 async function getJson(url: string, options: RecordingsClientOptions): Promise<unknown> {
-  const res = await (options.fetchImpl ?? fetch)(url, {
-    headers: { accept: "application/json", ...(options.apiKey && { authorization: `Token ${options.apiKey}` }) },
-  });
+  let res: Response;
+  try {
+    res = await (options.fetchImpl ?? fetch)(url, {
+      headers: { accept: "application/json", ...(options.apiKey && { authorization: `Token ${options.apiKey}` }) },
+    });
+  } catch (e) {
+    if (isNetworkError(e)) throw new Error(unreachableMessage(options.baseUrl));
+    throw e;
+  }
   if (!res.ok) {
     let reason = "";
     try {
@@ -92,7 +100,11 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
  * @throws Error with a readable message when the server refuses or answers in an unexpected shape
  */
 export async function fetchFinishedRecordings(options: RecordingsClientOptions, limit = 20): Promise<RecordingSummary[]> {
-  const body = await getJson(`${options.baseUrl}/v1/calls?status=done&limit=${limit}`, options);
+  const body = await getJson(`${options.baseUrl}/v1/calls?status=done&limit=${limit}`, options).catch((e: unknown) => {
+    // A speech server run without the recorded-call pipeline has no calls API.
+    if (e instanceof Error && e.message.startsWith("server answered 404")) throw new Error(`the server at ${options.baseUrl} keeps no recorded calls (GET /v1/calls answered 404)`);
+    throw e;
+  });
   validateList ??= compiled(LIST_SCHEMA);
   if (!validateList(body)) throw new Error(`unexpected /v1/calls answer: ${validateList.errors?.[0]?.instancePath || "(root)"} ${validateList.errors?.[0]?.message}`);
   return (body as { calls: ListedCall[] }).calls.map((c) => ({

@@ -4,11 +4,11 @@
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Transcript } from "../../contracts";
-import type { SaveOutcome } from "../session/controller";
+import { SaveCancelledError, type SaveOutcome } from "../session/controller";
 import { fetchFinishedRecordings, fetchRecordingTranscript, type RecordingSummary, type RecordingsClientOptions } from "./client";
 
-/** Outcome of sending one recording. */
-export type SendState = { state: "sending" } | ({ state: "saved" } & SaveOutcome) | { state: "failed"; error: string };
+/** Outcome of sending one recording; `cancelled`: the user closed the app picker (not a failure). */
+export type SendState = { state: "sending" } | ({ state: "saved" } & SaveOutcome) | { state: "failed"; error: string } | { state: "cancelled" };
 
 /** Options of {@link useRecordings}: the recordings client's, plus `save` and `pollMs`. */
 export interface UseRecordingsOptions extends RecordingsClientOptions {
@@ -75,7 +75,7 @@ export function useRecordings(options: UseRecordingsOptions): RecordingsState {
         const transcript = await fetchRecordingTranscript({ baseUrl, apiKey, fetchImpl }, callId);
         next = { state: "saved", ...(await save(transcript)) };
       } catch (e) {
-        next = { state: "failed", error: errorText(e) };
+        next = e instanceof SaveCancelledError ? { state: "cancelled" } : { state: "failed", error: errorText(e) };
       }
       if (live.current) setSends((s) => ({ ...s, [callId]: next }));
     },

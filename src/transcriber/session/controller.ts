@@ -17,6 +17,7 @@ import { DirectGrantError, requestDirectGrant, type ConnectionMode } from "./dir
 import { canTransition, isActive, transition, type SessionEvent, type SessionStatus } from "./state";
 import { mergeContacts, type StartRequest } from "./start-request";
 import { TranscriptAccumulator, type ProviderInfo } from "./transcript-builder";
+import { isSpeechServerReachable, unreachableMessage } from "./reachability";
 
 /** A running audio capture. */
 export interface AudioCapture {
@@ -43,14 +44,38 @@ export type OpenAudio = (sink: AudioSink) => Promise<AudioCapture>;
 export interface SaveOutcome {
   /** App that handled the intent (`IntentResolution.source.appId`). */
   appId: string;
+  /** That app's title from the desktop agent's App Directory (`getAppMetadata`), when known. */
+  appTitle?: string;
   /** `fdc3.transactionResult` `status`, e.g. `Created`, `Updated`, `Failed`. */
   status: string;
   /** The transaction result's `message`, if any. */
   message?: string;
 }
 
-/** What the UI shows about the save step. */
-export type SaveState = { state: "saving" } | ({ state: "saved" } & SaveOutcome) | { state: "failed"; error: string };
+/** Why a transcript was not saved although nothing failed. */
+export type NotSavedReason = "cancelled" | "nothing-said";
+
+/**
+ * What the UI shows about the save step. `not-saved`: the user closed the app picker
+ * (`cancelled`; the transcript can be saved again), or the session heard no words
+ * (`nothing-said`; SaveTranscript is not raised for an empty transcript).
+ */
+export type SaveState =
+  | { state: "saving" }
+  | ({ state: "saved" } & SaveOutcome)
+  | { state: "failed"; error: string }
+  | { state: "not-saved"; reason: NotSavedReason };
+
+/**
+ * Thrown by a `saveTranscript` step when the user cancelled the choice of app (FDC3
+ * `ResolveError.UserCancelled`): the transcript is not saved, but nothing failed.
+ */
+export class SaveCancelledError extends Error {
+  constructor(message = "the app choice was cancelled") {
+    super(message);
+    this.name = "SaveCancelledError";
+  }
+}
 
 /** Injected dependencies. */
 export interface ControllerDeps {
@@ -64,11 +89,14 @@ export interface ControllerDeps {
    * `speechApiKey` is given (the desktop's `listen` token, see `server-token.ts`); undefined: none.
    */
   speechToken?: () => Promise<string | undefined>;
-  /** `fetch` for the direct-mode grant (`POST /v1/auth/grant`). Default the global `fetch`. */
+  /** `fetch` for the direct-mode grant (`POST /v1/auth/grant`) and the reachability check (`GET /healthz`). Default the global `fetch`. */
   fetch?: typeof fetch;
   /** Validates a context (the lead's `validateContext`). */
   validate: (value: unknown) => { valid: true } | { valid: false; error: string };
-  /** Raises SaveTranscript and resolves with the handler app and result; rejects on any failure. */
+  /**
+   * Raises SaveTranscript and resolves with the handler app and result; rejects on any failure,
+   * with a {@link SaveCancelledError} when the user cancelled the app choice.
+   */
   saveTranscript?: (transcript: Transcript) => Promise<SaveOutcome>;
   /** BCP 47 tag sent to the server. Default `en`. */
   language?: string;
@@ -104,6 +132,8 @@ export interface TranscriberSnapshot {
   finalText: string;
   /** The last session's transcript, once stopped. */
   transcript?: Transcript;
+  /** Whether {@link transcript} holds no words (nothing was said): it is not offered for saving. */
+  transcriptEmpty?: boolean;
   save?: SaveState;
   /** Last error, shown to the user. */
   error?: string;
@@ -265,22 +295,23 @@ export class TranscriberController {
       segments: [],
       finalText: "",
       transcript: undefined,
+      transcriptEmpty: undefined,
       save: undefined,
       error: undefined,
     });
     try {
-      const target =
+      const target: Pick<ListenConnectionOptions, "baseUrl" | "apiKey" | "accessToken" | "serverLabel"> =
         mode === "direct"
           ? await this.directTarget(model)
           : { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey ?? (await this.deps.speechToken?.()) };
       if (accumulator !== this.accumulator || this.snapshot.status !== "starting") throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
-      this.connection = await openListenConnection(
+      const open = openListenConnection(
         { ...target, model, language: this.sessionLanguage },
         {
           onMessage: (frame) => this.onFrame(accumulator, frame),
           onClose: ({ code, reason, expected }) => {
             if (!expected && accumulator === this.accumulator && this.active) {
-              void this.abort(`speech server closed the stream (code ${code}${reason ? `: ${reason}` : ""})`);
+              void this.abort(`the ${target.serverLabel ?? "speech server"} at ${target.baseUrl} closed the stream (code ${code}${reason ? `: ${reason}` : ""})`);
             }
           },
           onError: (error) => {
@@ -288,6 +319,11 @@ export class TranscriberController {
           },
         },
       );
+      // The browser says only "closed" when nothing listens there: find out which it is.
+      this.connection = await open.catch(async (err: unknown) => {
+        if (mode !== "direct" && !(await isSpeechServerReachable(target.baseUrl, this.deps.fetch))) throw new Error(unreachableMessage(target.baseUrl));
+        throw err;
+      });
       const connection = this.connection;
       this.startedAt = this.deps.now(); // audio time 0 is (about) when the source opens
       this.capture = await this.deps.openAudio({
@@ -367,16 +403,26 @@ export class TranscriberController {
     }
     this.capture = undefined;
     this.connection = undefined;
-    accumulator.finish();
+    // What the user last saw is what gets saved: an interim the server never finalised stays.
+    if (accumulator.finish({ keepInterim: true })) this.notice("the speech server sent no final result for the last words; they are kept as shown");
     const transcript = this.buildTranscript(accumulator);
     const check = this.deps.validate(transcript);
     if (!check.valid) {
       this.fire("fail", { interim: "", segments: accumulator.segments, finalText: accumulator.finalText, error: `transcript failed validation: ${check.error}` });
       throw new Error(`transcript failed validation: ${check.error}`);
     }
-    this.fire("stopped", { interim: "", segments: transcript.segments ?? [], finalText: transcript.text, transcript });
+    const empty = isEmptyTranscript(transcript);
+    this.fire("stopped", {
+      interim: "",
+      segments: transcript.segments ?? [],
+      finalText: transcript.text,
+      transcript,
+      transcriptEmpty: empty,
+      // Nothing was said (e.g. hung up before anyone spoke): say so instead of asking where to save nothing.
+      ...(empty && { save: { state: "not-saved", reason: "nothing-said" } }),
+    });
     this.emitLive(transcript);
-    if (this.deps.saveTranscript) void this.save(transcript);
+    if (this.deps.saveTranscript && !empty) void this.save(transcript);
     return transcript;
   }
 
@@ -387,8 +433,10 @@ export class TranscriberController {
   async save(transcript: Transcript = this.snapshot.transcript!): Promise<SaveState> {
     if (!this.deps.saveTranscript) return this.setSave({ state: "failed", error: "no SaveTranscript handler is configured" }, "fail");
     if (!transcript) return this.setSave({ state: "failed", error: "nothing to save" }, "fail");
+    if (isEmptyTranscript(transcript)) return { state: "not-saved", reason: "nothing-said" };
     if (!canTransition(this.snapshot.status, "save")) return this.snapshot.save ?? { state: "failed", error: `cannot save while ${this.snapshot.status}` };
-    this.fire("save", { save: { state: "saving" } });
+    // A new attempt: the last attempt's error no longer applies.
+    this.fire("save", { save: { state: "saving" }, error: undefined });
     try {
       const outcome = await this.deps.saveTranscript(transcript);
       if (this.snapshot.transcript !== transcript) {
@@ -402,18 +450,19 @@ export class TranscriberController {
       return this.setSave({ state: "saved", ...outcome }, "saved");
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
+      const cancelled = err instanceof SaveCancelledError || (err instanceof Error && err.name === "SaveCancelledError");
       if (this.snapshot.transcript !== transcript) {
-        this.notice(`earlier transcript ${transcript.id.transcriptId} not saved: ${error}`);
-        return { state: "failed", error };
+        this.notice(`earlier transcript ${transcript.id.transcriptId} not saved: ${cancelled ? "the app choice was cancelled" : error}`);
+        return cancelled ? { state: "not-saved", reason: "cancelled" } : { state: "failed", error };
       }
+      if (cancelled) return this.setSave({ state: "not-saved", reason: "cancelled" }, "unsaved");
       return this.setSave({ state: "failed", error }, "fail");
     }
   }
 
+  /** Record the save outcome; only a failure leaves an error, anything else clears the last one. */
   private setSave(save: SaveState, event: SessionEvent): SaveState {
-    const patch: Partial<TranscriberSnapshot> = { save };
-    if (save.state === "failed") patch.error = `save failed: ${save.error}`;
-    this.fire(event, patch);
+    this.fire(event, { save, error: save.state === "failed" ? `save failed: ${save.error}` : undefined });
     return save;
   }
 
@@ -502,4 +551,9 @@ export class TranscriberController {
     this.snapshot = { ...this.snapshot, ...patch };
     for (const listener of this.listeners) listener();
   }
+}
+
+/** Whether a transcript holds no words: no segment with text (silence, or hung up before anyone spoke). */
+export function isEmptyTranscript(transcript: Transcript): boolean {
+  return transcript.text.trim() === "" && !(transcript.segments ?? []).some((seg) => seg.text.trim() !== "");
 }

@@ -107,6 +107,8 @@ export async function openListenConnection(options: ListenConnectionOptions, han
 
   let finishing = false;
   let closed = false;
+  // A close before the socket opened is reported by the thrown error below, not as a dropped stream.
+  let opened = false;
   let onClosed: (code: number) => void = () => undefined;
   const whenClosed = new Promise<number>((resolve) => (onClosed = resolve));
 
@@ -115,7 +117,7 @@ export async function openListenConnection(options: ListenConnectionOptions, han
     if (closed) return;
     closed = true;
     const code = (event as { code?: number }).code ?? 1005;
-    handlers.onClose?.({ code, reason: (event as { reason?: string }).reason ?? "", expected: finishing });
+    if (opened) handlers.onClose?.({ code, reason: (event as { reason?: string }).reason ?? "", expected: finishing });
     onClosed(code);
   });
   socket.on("error", (error) => {
@@ -131,6 +133,7 @@ export async function openListenConnection(options: ListenConnectionOptions, han
       new Promise((_, reject) => (openTimer = setTimeout(() => reject(new Error(`no answer within ${connectTimeout} s`)), connectTimeout * 1000))),
     ]);
     clearTimeout(openTimer);
+    opened = true;
   } catch (err) {
     clearTimeout(openTimer);
     closed = true;

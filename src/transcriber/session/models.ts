@@ -5,6 +5,7 @@
  * not list its models the picker offers only that.
  */
 import Ajv from "ajv";
+import { isNetworkError, unreachableMessage } from "./reachability";
 
 /** One choice in the engine picker. `model` undefined means the server's default. */
 export interface ModelChoice {
@@ -95,6 +96,7 @@ export async function fetchModelChoices(baseUrl: string, fetchImpl: typeof fetch
     if (!res.ok) throw new Error(`GET /v1/models: HTTP ${res.status}`);
     return { choices: modelChoicesFromBody(await res.json()) };
   } catch (err) {
-    return { choices: [{ label: "server default" }], error: err instanceof Error ? err.message : String(err) };
+    const error = isNetworkError(err) ? unreachableMessage(baseUrl) : err instanceof Error ? err.message : String(err);
+    return { choices: [{ label: "server default" }], error };
   }
 }

@@ -4,7 +4,7 @@
  *
  *   idle ─start→ starting ─started→ listening ─stop→ stopping ─stopped→ stopped ─save→ saving ─saved→ saved
  *    ▲              │                                            (start again from stopped, saving, saved or error)
- *    └── any state ─fail→ error
+ *    └── any state ─fail→ error                                   saving ─unsaved→ stopped (the user closed the picker)
  *
  * `stop` is also allowed from `starting` (the call ended while the microphone was opening);
  * `save` also from `saved` and `error` (save again, or retry a failed save of a stopped session);
@@ -15,7 +15,7 @@
 export type SessionStatus = "idle" | "starting" | "listening" | "stopping" | "stopped" | "saving" | "saved" | "error";
 
 /** What happens to a session. */
-export type SessionEvent = "start" | "started" | "stop" | "stopped" | "save" | "saved" | "fail";
+export type SessionEvent = "start" | "started" | "stop" | "stopped" | "save" | "saved" | "unsaved" | "fail";
 
 const TRANSITIONS: Record<SessionEvent, { from: readonly SessionStatus[] | "any"; to: SessionStatus }> = {
   start: { from: ["idle", "stopped", "saving", "saved", "error"], to: "starting" },
@@ -24,6 +24,8 @@ const TRANSITIONS: Record<SessionEvent, { from: readonly SessionStatus[] | "any"
   stopped: { from: ["stopping"], to: "stopped" },
   save: { from: ["stopped", "saved", "error"], to: "saving" },
   saved: { from: ["saving"], to: "saved" },
+  // Not a failure: the user cancelled the app choice; the transcript waits to be saved again.
+  unsaved: { from: ["saving"], to: "stopped" },
   fail: { from: "any", to: "error" },
 };
 

@@ -6,7 +6,12 @@
  * speaker are appended to the open segment; the segment closes when a final has `speech_final`
  * (the endpointer saw the speaker stop) or `from_finalize`, when `UtteranceEnd` arrives, or when
  * the speaker changes (with `diarize`, per word `speaker`). An interim `Results` replaces the
- * previous interim text; a final clears it. Empty finals (silence) add nothing.
+ * previous interim text; a final clears it. Empty finals (silence) add nothing, and a final for
+ * audio already covered by earlier finals of its channel (a repeat) is not appended again.
+ *
+ * What is saved is what the user saw: the final text shown is exactly the transcript's `text`,
+ * and an interim hypothesis that never got its final (the stream ended or timed out first) is
+ * kept by `finish({ keepInterim: true })` rather than silently dropped.
  */
 import type { Contact, Segment, Transcript, Word } from "../../../contexts/types";
 import type { ListenMessage, ListenResults, ListenWord } from "./listen-messages";
@@ -85,6 +90,10 @@ export class TranscriptAccumulator {
   private metadataDuration: number | undefined;
   private lastAudioEnd = 0;
   private metadataSeen = false;
+  /** The latest interim Results not yet replaced by a final (what the user sees greyed). */
+  private pendingInterim: ListenResults | undefined;
+  /** Per channel: end of the audio covered by finals so far, seconds. */
+  private readonly finalUntil = new Map<number, number>();
 
   constructor(private readonly options: AccumulatorOptions = {}) {
     if (options.provider) this.provider = { ...options.provider };
@@ -142,10 +151,24 @@ export class TranscriptAccumulator {
     }
   }
 
-  /** Close the open segment (end of stream). */
-  finish(): void {
-    this.closeOpen();
+  /**
+   * End of stream: close the open segment.
+   * @param options.keepInterim keep an interim hypothesis that never got its final as the last
+   *   segment (its words as heard, confidence as the interim reported, usually 0 = not known),
+   *   so the transcript holds what the user last saw. Default false: drop it.
+   * @returns whether an interim hypothesis was kept
+   */
+  finish(options: { keepInterim?: boolean } = {}): boolean {
+    const pending = this.pendingInterim;
+    this.pendingInterim = undefined;
     this.interimText = "";
+    let kept = false;
+    if (options.keepInterim && pending && pending.channel.alternatives[0]?.transcript.trim()) {
+      this.appendFinal({ ...pending, is_final: true });
+      kept = true;
+    }
+    this.closeOpen();
+    return kept;
   }
 
   /**
@@ -182,9 +205,27 @@ export class TranscriptAccumulator {
     const text = alt?.transcript.trim() ?? "";
     if (!r.is_final) {
       this.interimText = text;
+      this.pendingInterim = text ? r : undefined;
       return "interim";
     }
     this.interimText = "";
+    this.pendingInterim = undefined;
+    const channel = r.channel_index[0] ?? 0;
+    const until = this.finalUntil.get(channel) ?? 0;
+    const spanEnd = r.start + r.duration;
+    // Finals of a channel tile its audio: one that lies inside audio already final repeats it.
+    if (text && r.duration > 0 && r.start < until - 0.001 && spanEnd <= until + 0.001) return "none";
+    this.finalUntil.set(channel, Math.max(until, spanEnd));
+    this.appendFinal(r);
+    const endsUtterance = r.speech_final === true || r.from_finalize === true;
+    if (endsUtterance && this.closeOpen()) return "segment-closed";
+    return alt && text ? "final" : "none";
+  }
+
+  /** Append a final's words to the open segment (closing it first when the speaker changes). */
+  private appendFinal(r: ListenResults): void {
+    const alt = r.channel.alternatives[0];
+    const text = alt?.transcript.trim() ?? "";
     const channel = r.channel_index[0] ?? 0;
     if (alt && text) {
       for (const piece of splitBySpeaker(r, alt.words ?? [], text, alt.confidence)) {
@@ -198,9 +239,6 @@ export class TranscriptAccumulator {
         this.open.confidences.push(...piece.confidences);
       }
     }
-    const endsUtterance = r.speech_final === true || r.from_finalize === true;
-    if (endsUtterance && this.closeOpen()) return "segment-closed";
-    return alt && text ? "final" : "none";
   }
 
   private speakerLabel(speaker: number | undefined, channel: number): string {

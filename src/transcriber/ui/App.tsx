@@ -2,8 +2,12 @@
  * The transcriber's window: status, engine, the Dictate / Stop buttons, the live interim text,
  * the final text and its segments (speaker, time, confidence), and the SaveTranscript outcome.
  *
+ * The transcript is shown once: the final text with the interim hypothesis after it (greyed);
+ * each segment's speaker, times and confidence sit in a collapsed "Segments" list below.
+ *
  * `data-testid`s the end-to-end test relies on: `status`, `engine`, `interim`,
- * `final-transcript` (plain final text only), `save-result`; also `engine-picker`, `language-picker`, `dictate`,
+ * `final-transcript` (plain final text only), `save-result` (`data-status`: the transaction
+ * status, `error`, or `cancelled` / `nothing-said` when not saved); also `engine-picker`, `language-picker`, `dictate`,
  * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
  * connected), `error`, `notices`; `connection-mode` (relay | direct, shown for Deepgram models
  * only) and `use-relay` (offered when direct mode failed).
@@ -143,9 +147,9 @@ export function App({ controller, agent, models }: AppProps) {
         <button type="button" data-testid="stop" onClick={stop} disabled={!listening}>
           Stop
         </button>
-        {snap.transcript && (snap.status === "error" || snap.status === "saved") && (
+        {snap.transcript && !snap.transcriptEmpty && (snap.status === "error" || snap.status === "saved" || (snap.status === "stopped" && save?.state === "not-saved")) && (
           <button type="button" data-testid="save" onClick={() => void controller.save()}>
-            Save again
+            {save?.state === "saved" ? "Save again" : "Save to CRM…"}
           </button>
         )}
       </section>
@@ -171,28 +175,41 @@ export function App({ controller, agent, models }: AppProps) {
 
       <section className="live">
         <h2>Transcript</h2>
-        <p className="final" data-testid="final-transcript">
-          {snap.finalText}
+        <p className="transcript-text">
+          <span className="final" data-testid="final-transcript">
+            {snap.finalText}
+          </span>
+          {snap.finalText && snap.interim && " "}
+          <span className="interim" data-testid="interim" title="not final yet">
+            {snap.interim}
+          </span>
         </p>
-        <p className="interim" data-testid="interim">
-          {snap.interim}
-        </p>
+        {snap.status === "stopping" && (
+          <p className="finishing" data-testid="finishing">
+            finishing the last words…
+          </p>
+        )}
       </section>
 
-      <ol className="segments" data-testid="segments">
-        {snap.segments.map((s, i) => (
-          <li key={i} data-testid="segment">
-            <span className="speaker">{s.speaker}</span>{" "}
-            <span className="time">
-              {formatSeconds(s.start)}–{formatSeconds(s.end)}
-            </span>{" "}
-            <span className="confidence" title="confidence">
-              {formatConfidence(s.confidence)}
-            </span>{" "}
-            <span className="text">{s.text}</span>
-          </li>
-        ))}
-      </ol>
+      {snap.segments.length > 0 && (
+        <details className="segments">
+          <summary>Segments ({snap.segments.length}): speaker, time, confidence</summary>
+          <ol data-testid="segments">
+            {snap.segments.map((s, i) => (
+              <li key={i} data-testid="segment">
+                <span className="speaker">{s.speaker}</span>{" "}
+                <span className="time">
+                  {formatSeconds(s.start)}–{formatSeconds(s.end)}
+                </span>{" "}
+                <span className="confidence" title="confidence">
+                  {formatConfidence(s.confidence)}
+                </span>{" "}
+                <span className="words">{s.words?.length ?? s.text.split(/\s+/).length} words</span>
+              </li>
+            ))}
+          </ol>
+        </details>
+      )}
 
       <section className="save">
         <h2>Saved to CRM</h2>
@@ -200,7 +217,7 @@ export function App({ controller, agent, models }: AppProps) {
           className={`save-result save-${save?.state ?? "none"}`}
           data-testid="save-result"
           data-app-id={save?.state === "saved" ? save.appId : undefined}
-          data-status={save?.state === "saved" ? save.status : save?.state === "failed" ? "error" : undefined}
+          data-status={save?.state === "saved" ? save.status : save?.state === "failed" ? "error" : save?.state === "not-saved" ? save.reason : undefined}
         >
           {saveResultText(save)}
         </p>

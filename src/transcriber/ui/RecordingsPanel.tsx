@@ -22,7 +22,8 @@ export interface RecordingsPanelProps {
 function sendText(s: SendState | undefined): string {
   if (!s) return "";
   if (s.state === "sending") return "sending…";
-  if (s.state === "saved") return `${s.appId}: ${s.status}`;
+  if (s.state === "saved") return `${s.appTitle ?? s.appId}: ${s.status}`;
+  if (s.state === "cancelled") return "not sent — you closed the picker";
   return `error: ${s.error}`;
 }
 
@@ -62,7 +63,7 @@ export function RecordingsPanel({ baseUrl, apiKey, save, pollMs }: RecordingsPan
               <span
                 className={`save-${s?.state ?? "none"}`}
                 data-testid="recording-result"
-                data-status={s?.state === "saved" ? s.status : s?.state === "failed" ? "error" : undefined}
+                data-status={s?.state === "saved" ? s.status : s?.state === "failed" ? "error" : s?.state === "cancelled" ? "cancelled" : undefined}
               >
                 {sendText(s)}
               </span>

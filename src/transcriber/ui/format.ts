@@ -22,10 +22,16 @@ export function engineText(provider: ProviderInfo | undefined, requestedModel: s
   return requestedModel ?? "server default";
 }
 
-/** The `save-result` text: `<appId>: <status>` once saved, `saving…`, or `error: <message>`. */
+/**
+ * The `save-result` text: `<app title>: <status>` once saved (the app id when the title is
+ * unknown), `saving…`, why it was not saved, or `error: <message>`.
+ */
 export function saveResultText(save: SaveState | undefined): string {
   if (!save) return "";
   if (save.state === "saving") return "saving…";
-  if (save.state === "saved") return `${save.appId}: ${save.status}`;
+  if (save.state === "saved") return `${save.appTitle ?? save.appId}: ${save.status}`;
+  if (save.state === "not-saved") {
+    return save.reason === "cancelled" ? "not saved — you closed the picker" : "nothing was said, so there is nothing to save";
+  }
   return `error: ${save.error}`;
 }
