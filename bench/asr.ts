@@ -38,7 +38,8 @@ import { corpusDir, loadManifest, type CorpusEntry } from "../src/eval/corpus";
 import { loadPcm16k, streamWithSdk } from "../src/eval/live-client";
 import { corpusWer, wordErrorRate, type WerResult } from "../src/eval/wer";
 import { createEngineRegistry, type EngineRegistry } from "../src/server/speech/engines/registry";
-import { defaultModelsDir, listWhisperModels } from "../src/server/speech/engines/whisper/index";
+import { listWhisperModels } from "../src/server/speech/engines/whisper/index";
+import { loadConfig } from "../src/server/config";
 import type { PrerecordedResponse } from "../src/server/speech/protocol";
 import { finalLatencies, fmtMs, fmtPct, machine, peakRssMiB, percentile, table } from "./lib/measure";
 
@@ -73,7 +74,7 @@ function selectEntries(): CorpusEntry[] {
 
 /** The models folder: CALLSCRIBE_MODELS_DIR or `models/` when it holds a real model, else the shared test models. */
 async function benchModelsDir(): Promise<string> {
-  const dir = defaultModelsDir();
+  const dir = loadConfig(process.env, { role: "cli" }).engine.modelsDir;
   if ((await listWhisperModels(dir)).some((m) => !m.testModel)) return dir;
   const tests = path.resolve(corpusDir(), "..", "models", "whisper-for-tests");
   return existsSync(tests) ? tests : dir;

@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import Fastify from "fastify";
 import { loadManifest, type CorpusEntry } from "../src/eval/corpus";
 import { generateWebhookSecret, signWebhook } from "../src/server/webhooks/signing";
-import { loadPipelineConfig, redactUrl, type PipelineConfig } from "../src/server/pipeline/config";
+import { loadConfig, prepareDataDir, redactUrl, type PipelineConfig } from "../src/server/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../src/server/pipeline/pipeline";
 import { RECORDING_QUEUE } from "../src/server/pipeline/queue";
@@ -60,16 +60,14 @@ function table(title: string, header: string[], rows: (string | number)[][]): vo
 }
 
 function config(dataDir: string, extra: Record<string, string> = {}, workers = 1): PipelineConfig {
-  return loadPipelineConfig(
-    {
-      CALLSCRIBE_WEBHOOK_SECRET: secret,
-      CALLSCRIBE_DATA_DIR: dataDir,
-      CALLSCRIBE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      CALLSCRIBE_WORKERS: String(workers),
-      ...extra,
-    },
-    { warn: () => undefined },
-  );
+  const env = {
+    CALLSCRIBE_WEBHOOK_SECRET: secret,
+    CALLSCRIBE_DATA_DIR: dataDir,
+    CALLSCRIBE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    CALLSCRIBE_WORKERS: String(workers),
+    ...extra,
+  };
+  return prepareDataDir(loadConfig(env, { role: "server" }).pipeline, { warn: () => undefined });
 }
 
 function tempDir(prefix: string): string {

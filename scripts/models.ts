@@ -10,7 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import { downloadModel, ModelDownloadError } from "../src/server/speech/engines/whisper/download.js";
-import { defaultModelsDir, listWhisperModels, OFFICIAL_SHA1 } from "../src/server/speech/engines/whisper/models.js";
+import { listWhisperModels, OFFICIAL_SHA1 } from "../src/server/speech/engines/whisper/models.js";
+import { ConfigError, loadConfig } from "../src/server/config/index.js";
 
 let parsed: ReturnType<typeof parse>;
 function parse() {
@@ -26,7 +27,15 @@ try {
   process.exit(2);
 }
 const { values, positionals } = parsed;
-const modelsDir = defaultModelsDir();
+let modelsDir: string;
+try {
+  // CALLSCRIBE_MODELS_DIR, validated as the server reads it.
+  modelsDir = loadConfig(process.env, { role: "cli" }).engine.modelsDir;
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`models: ${err.message}`);
+  process.exit(2);
+}
 
 if (values.help) {
   console.log(`Usage: npm run models -- <name> [...] [--force] [--sha1 HEX] [--sha256 HEX]\nModels folder: ${modelsDir}\nKnown: ${Object.keys(OFFICIAL_SHA1).join(", ")}`);

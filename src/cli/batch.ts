@@ -39,7 +39,7 @@ export interface BatchOptions {
   engine: SpeechEngine;
   /** Files worked on at once (≥ 1). */
   concurrency: number;
-  /** Topic taxonomy and optional LLM endpoint (from `loadAnalysisConfig`). */
+  /** Topic taxonomy and optional LLM endpoint (the `analysis` section of `loadConfig`). */
   analysis: { topics: string[]; llm?: { baseUrl: string; apiKey?: string; model: string } };
   /** Called after each file. */
   onResult?: (result: BatchResult) => void;

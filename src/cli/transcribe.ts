@@ -16,8 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { MultiBar, Presets } from "cli-progress";
-import { ConfigError, loadEngineConfig } from "../server/config";
-import { loadAnalysisConfig } from "../server/pipeline/config";
+import { ConfigError, loadConfig } from "../server/config";
 import { chooseEngine } from "../server/speech/engines/choose";
 import { collectItems, runBatch, type BatchResult } from "./batch";
 
@@ -49,8 +48,9 @@ async function main(): Promise<number> {
 
   let analysis, chosen;
   try {
-    analysis = loadAnalysisConfig(process.env);
-    chosen = await chooseEngine(loadEngineConfig(process.env), {
+    const config = loadConfig(process.env, { role: "cli" });
+    analysis = config.analysis;
+    chosen = await chooseEngine(config.engine, {
       model: parsed.values.model,
       modelSource: "--model",
       pocketsphinx: { poolSize: concurrency },

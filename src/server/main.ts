@@ -1,31 +1,25 @@
 /**
  * Composition root of the server (`npm run server`, `npm start`): configuration → engine → app →
- * recorded-call pipeline → listen. Environment variables are described in `config.ts` (speech
- * server) and `pipeline/config.ts` (recorded calls). SIGINT/SIGTERM close live sessions, stop
- * listening, stop the pipeline and free the engine's workers.
+ * recorded-call pipeline → listen. Environment variables are described in `config/env.ts`; every
+ * configuration error stops the server (exit 2) before the data dir or the database is touched.
+ * SIGINT/SIGTERM close live sessions, stop listening, stop the pipeline and free the engine's workers.
  */
 import { randomBytes } from "node:crypto";
 import { buildServer } from "./app";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, loadConfig, prepareDataDir, type ConfigFor } from "./config";
 import { crmRegistryFromConfig, type CrmRegistry } from "./crm/index";
 import { metricsObserver, metricsPlugin, pipelineMetrics } from "./observability/metrics";
 import { callsApiPlugin } from "./pipeline/api";
-import { loadPipelineConfig } from "./pipeline/config";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
-import { loadQueueOptions, type QueueOptions } from "./pipeline/queue";
 import { chooseEngine } from "./speech/engines/choose";
 
 async function main(): Promise<void> {
-  let config;
-  let pipelineConfig;
-  let queueOptions: QueueOptions;
+  let all: ConfigFor<"server">;
   let crm: CrmRegistry | undefined;
   try {
-    config = loadConfig(process.env);
-    pipelineConfig = loadPipelineConfig(process.env);
-    queueOptions = loadQueueOptions(process.env);
-    crm = crmRegistryFromConfig(pipelineConfig);
+    all = loadConfig(process.env, { role: "server" });
+    crm = crmRegistryFromConfig(all.pipeline);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -33,11 +27,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const { server: config, engine: engineConfig, queue: queueOptions } = all;
 
   let chosen;
   try {
     // The same choice as `npm run worker` and `npm run transcribe` make (speech/engines/choose.ts).
-    chosen = await chooseEngine(config);
+    chosen = await chooseEngine(engineConfig);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -53,7 +48,7 @@ async function main(): Promise<void> {
   const wildcard = ["0.0.0.0", "::"].includes(config.host);
   const app = buildServer({
     engines,
-    deepgram: config.deepgram,
+    deepgram: engineConfig.deepgram,
     apiKey: config.apiKey,
     desktopSecret,
     tokenTtlSeconds: config.tokenTtlSeconds,
@@ -68,7 +63,10 @@ async function main(): Promise<void> {
   });
 
   let pipeline: Pipeline | undefined;
+  let pipelineConfig;
   try {
+    // The boot step that writes: the data dir and, in embedded mode, its generated key.
+    pipelineConfig = prepareDataDir(all.pipeline);
     pipeline = await startPipeline({ config: pipelineConfig, queueOptions, role: "server", engine, crm, logger: app.log, observer: metricsObserver() });
   } catch (err) {
     await engines.close();
@@ -106,7 +104,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   await app.listen({ port: config.port, host: config.host });
-  app.log.info({ models: engines.names(), defaultModel: engines.defaultModel, deepgram: config.deepgram ? "relay + direct" : "off" }, "speech models");
+  app.log.info({ models: engines.names(), defaultModel: engines.defaultModel, deepgram: engineConfig.deepgram ? "relay + direct" : "off" }, "speech models");
   app.log.info({ auth: config.apiKey ? "api key" : "none", staticDir: config.staticDir ?? null, database: pipelineConfig.databaseUrl ? "postgresql" : "pglite" }, "server listening");
   if (config.staticDir) {
     // http://localhost is a secure context, so the transcriber may open the microphone there.

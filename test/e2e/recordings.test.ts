@@ -20,7 +20,7 @@ import { validateContext } from "../../src/contracts";
 import { buildServer } from "../../src/server/app";
 import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { callsApiPlugin } from "../../src/server/pipeline/api";
-import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
@@ -50,13 +50,16 @@ beforeAll(async () => {
   const wav = readFileSync(requireFile(resolve(CORPUS_DIR, RECORDING), "the speech corpus lives in ../shared/corpus (or set CALLSCRIBE_CORPUS_DIR)"));
   await recordings.addFile("recorded-call.wav", wav);
 
-  const config = loadPipelineConfig(
-    {
+  const config = prepareDataDir(
+    loadConfig(
+      {
       CALLSCRIBE_WEBHOOK_SECRET: secret,
       CALLSCRIBE_ALLOWED_HOSTS: recordings.host,
       CALLSCRIBE_DATA_DIR: dataDir,
       CALLSCRIBE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-    },
+      },
+      { role: "server" },
+    ).pipeline,
     { warn: () => undefined },
   );
   engine = createPocketSphinxEngine();

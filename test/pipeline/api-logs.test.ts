@@ -16,7 +16,7 @@ import { loadManifest } from "../../src/eval/corpus";
 import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { PipelineMetrics, metricsObserver, metricsPlugin } from "../../src/server/observability/metrics";
 import { callsApiPlugin } from "../../src/server/pipeline/api";
-import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
 import { crmRegistryFromConfig } from "../../src/server/crm/index";
@@ -53,13 +53,13 @@ beforeAll(async () => {
   await recordings.addFile("call-logs.mp3", encodeMp3(audio));
   crm = await startCrmServer({ secret });
 
-  const config = loadPipelineConfig({
+  const config = prepareDataDir(loadConfig({
     CALLSCRIBE_WEBHOOK_SECRET: secret,
     CALLSCRIBE_ALLOWED_HOSTS: recordings.host,
     CALLSCRIBE_DATA_DIR: dir,
     CALLSCRIBE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     CALLSCRIBE_CRM_URL: crm.url,
-  });
+  }, { role: "server" }).pipeline);
   const stream = new Writable({
     write(chunk, _enc, done) {
       logLines.push(...String(chunk).split("\n").filter((l) => l.length > 0));

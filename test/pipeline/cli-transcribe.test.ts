@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateContext } from "../../src/contracts";
 import { loadManifest } from "../../src/eval/corpus";
 import { corpusWer, wordErrorRate } from "../../src/eval/wer";
-import { DEFAULT_TOPICS } from "../../src/server/pipeline/config";
+import { DEFAULT_TOPICS } from "../../src/server/config";
 import { encodeFlac, readWav } from "../support/audio-encoders";
 
 const repoRoot = resolve(import.meta.dirname, "../..");

@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_TOPICS, defaultWorkers, GENERATED_KEY_FILE, loadPipelineConfig } from "../../src/server/pipeline/config";
+import { ConfigError, DEFAULT_TOPICS, defaultWorkers, GENERATED_KEY_FILE, loadConfig, prepareDataDir, type PrepareDataDirOptions } from "../../src/server/config";
+
+/** The pipeline's configuration as the server boots it: read (all errors), then the data-dir step. */
+const bootPipeline = (env: NodeJS.ProcessEnv, options?: PrepareDataDirOptions) => prepareDataDir(loadConfig(env, { role: "server" }).pipeline, options);
 
 const secret = () => `whsec_${randomBytes(32).toString("base64")}`;
 const hexKey = randomBytes(32).toString("hex");
@@ -20,7 +23,7 @@ afterEach(() => {
 /** Load with a bad env and return the ConfigError (fails the test if none is thrown). */
 function configError(env: Record<string, string>): ConfigError {
   try {
-    loadPipelineConfig({ CALLSCRIBE_ENCRYPTION_KEY: hexKey, ...env }, { warn: () => undefined });
+    bootPipeline({ CALLSCRIBE_ENCRYPTION_KEY: hexKey, ...env }, { warn: () => undefined });
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return e as ConfigError;
@@ -28,11 +31,11 @@ function configError(env: Record<string, string>): ConfigError {
   throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
 }
 
-describe("loadPipelineConfig", () => {
+describe("pipeline configuration (loadConfig + prepareDataDir)", () => {
   it("applies the defaults and reads the lists", () => {
     const dataDir = tempDir();
     const s = secret();
-    const c = loadPipelineConfig(
+    const c = bootPipeline(
       { CALLSCRIBE_WEBHOOK_SECRET: s, CALLSCRIBE_ALLOWED_HOSTS: " Recorder.example.com, 127.0.0.1:8080 ,", CALLSCRIBE_DATA_DIR: dataDir, CALLSCRIBE_ENCRYPTION_KEY: hexKey },
       { warn: () => undefined },
     );
@@ -53,7 +56,7 @@ describe("loadPipelineConfig", () => {
 
   it("takes a base64 key, numbers, topics and an LLM endpoint", () => {
     const key = randomBytes(32);
-    const c = loadPipelineConfig({
+    const c = bootPipeline({
       CALLSCRIBE_ENCRYPTION_KEY: key.toString("base64"),
       DATABASE_URL: "postgres://cs:pw@127.0.0.1:5433/callscribe",
       CALLSCRIBE_WORKERS: "4",
@@ -64,6 +67,7 @@ describe("loadPipelineConfig", () => {
       LLM_BASE_URL: "http://127.0.0.1:8080/v1",
       LLM_MODEL: "qwen2.5",
       CALLSCRIBE_CRM_URL: "https://crm.example.com/hooks/calls",
+      CALLSCRIBE_WEBHOOK_SECRET: secret(),
     });
     expect(c.encryptionKey.equals(key)).toBe(true);
     expect(c.databaseUrl).toBe("postgres://cs:pw@127.0.0.1:5433/callscribe");
@@ -79,14 +83,14 @@ describe("loadPipelineConfig", () => {
   it("embedded dev mode generates a 0600 key once, warns, and reuses it", () => {
     const dataDir = join(tempDir(), "nested");
     const warnings: string[] = [];
-    const first = loadPipelineConfig({ CALLSCRIBE_DATA_DIR: dataDir }, { warn: (m) => warnings.push(m) });
+    const first = bootPipeline({ CALLSCRIBE_DATA_DIR: dataDir }, { warn: (m) => warnings.push(m) });
     const file = join(dataDir, GENERATED_KEY_FILE);
     expect(first.encryptionKeySource).toBe("data-dir");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, "utf8").trim()).toBe(first.encryptionKey.toString("hex"));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("CALLSCRIBE_ENCRYPTION_KEY");
-    const second = loadPipelineConfig({ CALLSCRIBE_DATA_DIR: dataDir }, { warn: (m) => warnings.push(m) });
+    const second = bootPipeline({ CALLSCRIBE_DATA_DIR: dataDir }, { warn: (m) => warnings.push(m) });
     expect(second.encryptionKey.equals(first.encryptionKey)).toBe(true);
     expect(warnings).toHaveLength(1);
   });
@@ -118,7 +122,7 @@ describe("loadPipelineConfig", () => {
   it("requires the encryption key with DATABASE_URL and never echoes secrets", () => {
     let err: unknown;
     try {
-      loadPipelineConfig({ DATABASE_URL: "postgres://u:hunter2@db:5432/x" });
+      bootPipeline({ DATABASE_URL: "postgres://u:hunter2@db:5432/x" });
     } catch (e) {
       err = e;
     }

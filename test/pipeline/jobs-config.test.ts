@@ -1,14 +1,16 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/server/config";
-import { DEFAULT_QUEUE_OPTIONS, loadQueueOptions } from "../../src/server/pipeline/queue";
+import { ConfigError, DEFAULT_QUEUE_OPTIONS, loadConfig } from "../../src/server/config";
 import { jobIdForCall } from "../../src/server/store/calls";
 import { REPO_ROOT, spawnTs } from "./jobs-support";
 
+/** The queue section, as a worker reads it (DATABASE_URL and a key make the worker's configuration valid). */
+const queueSection = (env: NodeJS.ProcessEnv) => loadConfig({ DATABASE_URL: "postgres://db/x", CALLSCRIBE_ENCRYPTION_KEY: "ab".repeat(32), ...env }, { role: "worker" }).queue;
+
 describe("queue options and job ids", () => {
   it("reads queue tuning from the environment and names a bad variable", () => {
-    expect(loadQueueOptions({})).toEqual(DEFAULT_QUEUE_OPTIONS);
-    expect(loadQueueOptions({ CALLSCRIBE_JOB_RETRY_LIMIT: "3", CALLSCRIBE_QUEUE_POLL_SEC: "0.5", CALLSCRIBE_JOB_TIMEOUT_SEC: "" })).toMatchObject({
+    expect(queueSection({})).toEqual(DEFAULT_QUEUE_OPTIONS);
+    expect(queueSection({ CALLSCRIBE_JOB_RETRY_LIMIT: "3", CALLSCRIBE_QUEUE_POLL_SEC: "0.5", CALLSCRIBE_JOB_TIMEOUT_SEC: "" })).toMatchObject({
       retryLimit: 3,
       pollIntervalSec: 0.5,
       jobTimeoutSec: DEFAULT_QUEUE_OPTIONS.jobTimeoutSec,
@@ -16,7 +18,7 @@ describe("queue options and job ids", () => {
     for (const [name, value] of [["CALLSCRIBE_JOB_RETRY_LIMIT", "-1"], ["CALLSCRIBE_JOB_TIMEOUT_SEC", "soon"], ["CALLSCRIBE_QUEUE_POLL_SEC", "0.1"], ["CALLSCRIBE_WORKER_STALE_SEC", "15"], ["CALLSCRIBE_WORKER_HEARTBEAT_SEC", "0"]]) {
       let err: unknown;
       try {
-        loadQueueOptions({ [name]: value });
+        queueSection({ [name]: value });
       } catch (e) {
         err = e;
       }

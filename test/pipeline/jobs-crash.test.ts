@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
 import { crmRegistryFromConfig } from "../../src/server/crm/index";
-import { loadQueueOptions, RECORDING_QUEUE } from "../../src/server/pipeline/queue";
+import { RECORDING_QUEUE } from "../../src/server/pipeline/queue";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { newSecret, readCorpus, RECORDINGS, REPO_ROOT, spawnTs, startCrmServer, startRecordingServer, waitFor, wordRecall } from "./jobs-support";
 
@@ -59,8 +59,9 @@ describe("kill -9 of the embedded server mid-job (PGlite)", () => {
     expect(crm.hits).toHaveLength(0);
 
     const killedAt = Date.now();
-    const config = loadPipelineConfig(env);
-    pipeline = await startPipeline({ engine, config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: loadQueueOptions(env) });
+    const all = loadConfig(env, { role: "server" });
+    const config = prepareDataDir(all.pipeline);
+    pipeline = await startPipeline({ engine, config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: all.queue });
     const atRestart = await pipeline.calls.getCall("crash-1");
     expect(atRestart).toMatchObject({ status: "transcribing", stages: { download: { status: "done" }, decode: { status: "done" }, transcribe: { status: "running", attempts: 1 } } });
 

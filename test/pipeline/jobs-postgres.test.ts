@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
 import { crmRegistryFromConfig } from "../../src/server/crm/index";
-import { loadQueueOptions, RECORDING_QUEUE } from "../../src/server/pipeline/queue";
+import { RECORDING_QUEUE } from "../../src/server/pipeline/queue";
 import { startTestPostgres, type TestPostgres } from "../support/postgres";
 import { newSecret, readCorpus, RECORDINGS, REPO_ROOT, spawnTs, startCrmServer, startRecordingServer, waitFor, wordRecall } from "./jobs-support";
 
@@ -46,8 +46,9 @@ beforeAll(async () => {
     CALLSCRIBE_QUEUE_MAINTENANCE_SEC: "1",
   };
   // The server role with DATABASE_URL runs no workers: it only takes webhooks.
-  const config = loadPipelineConfig(env);
-  server = await startPipeline({ config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: loadQueueOptions(env) });
+  const all = loadConfig(env, { role: "server" });
+  const config = prepareDataDir(all.pipeline);
+  server = await startPipeline({ config, crm: crmRegistryFromConfig(config), role: "server", queueOptions: all.queue });
   for (let i = 0; i < 2; i++) workers.push(spawnTs(join(REPO_ROOT, "src/server/pipeline/worker-main.ts"), env));
   await waitFor(() => workers.every((w) => w.lines.some((l) => l.msg === "worker ready")), 90_000, "two workers to be ready");
 }, 180_000);

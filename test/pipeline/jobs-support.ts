@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { verifyWebhook } from "../../src/server/webhooks/signing";
-import type { PipelineConfig } from "../../src/server/pipeline/config";
+import type { PipelineConfig } from "../../src/server/config";
 import type { CrmPayload } from "../../src/server/crm/connector";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));

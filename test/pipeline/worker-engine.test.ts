@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corpusDir } from "../../src/eval/corpus";
-import { loadPipelineConfig } from "../../src/server/pipeline/config";
+import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
-import { loadQueueOptions } from "../../src/server/pipeline/queue";
 import { startTestPostgres, type TestPostgres } from "../support/postgres";
 import { newSecret, readCorpus, RECORDINGS, REPO_ROOT, spawnTs, startCrmServer, startRecordingServer, waitFor } from "./jobs-support";
 
@@ -48,7 +47,8 @@ beforeAll(async () => {
     CALLSCRIBE_DEFAULT_MODEL: "",
     DEEPGRAM_API_KEY: "",
   };
-  server = await startPipeline({ config: loadPipelineConfig(env), role: "server", queueOptions: loadQueueOptions(env) });
+  const all = loadConfig(env, { role: "server" });
+  server = await startPipeline({ config: prepareDataDir(all.pipeline), role: "server", queueOptions: all.queue });
 }, 120_000);
 
 afterAll(async () => {

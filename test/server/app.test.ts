@@ -14,6 +14,9 @@ import { ConfigError, loadConfig } from "../../src/server/config";
 import type { SpeechEngine } from "../../src/server/speech/engines/engine";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 
+/** The speech server's section of the configuration. */
+const serverConfig = (env: NodeJS.ProcessEnv) => loadConfig(env, { role: "server" }).server;
+
 let engine: SpeechEngine;
 
 beforeAll(async () => {
@@ -27,7 +30,7 @@ afterAll(async () => {
 
 describe("loadConfig", () => {
   it("uses the defaults when nothing is set (empty counts as unset)", () => {
-    expect(loadConfig({ PORT: "" })).toEqual({
+    expect(serverConfig({ PORT: "" })).toEqual({
       port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info", maxAudioSeconds: 14_400,
       tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
     });
@@ -45,7 +48,7 @@ describe("loadConfig", () => {
   ])("refuses %o naming %s", (env, variable) => {
     let error: unknown;
     try {
-      loadConfig(env);
+      serverConfig(env);
     } catch (err) {
       error = err;
     }
@@ -55,12 +58,12 @@ describe("loadConfig", () => {
   });
 
   it("never prints the API key in its error", () => {
-    expect(() => loadConfig({ CALLSCRIBE_API_KEY: "has space" })).toThrow(/\(hidden\)/);
+    expect(() => serverConfig({ CALLSCRIBE_API_KEY: "has space" })).toThrow(/\(hidden\)/);
   });
 
   it("accepts a full valid configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "callscribe-static-"));
-    expect(loadConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn", CALLSCRIBE_MAX_AUDIO_SECONDS: "600" })).toEqual({
+    expect(serverConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn", CALLSCRIBE_MAX_AUDIO_SECONDS: "600" })).toEqual({
       port: 9000, host: "0.0.0.0", apiKey: "k".repeat(20), staticDir: dir, logLevel: "warn", maxAudioSeconds: 600,
       tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
     });

@@ -19,6 +19,9 @@ import type { SpeechEngine } from "../../src/server/speech/engines/engine";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { rawRequest, rawUpgrade } from "./raw-http";
 
+/** The speech server's section of the configuration. */
+const serverConfig = (env: NodeJS.ProcessEnv) => loadConfig(env, { role: "server" }).server;
+
 const WAV = readFileSync(`${corpusDir()}/debian_pocketsphinx/goforward.wav`);
 const EXTRA_ORIGIN = "http://localhost:5173";
 
@@ -134,10 +137,10 @@ describe("Host (DNS rebinding)", () => {
 
 describe("configuration", () => {
   it("reads CALLSCRIBE_ALLOWED_ORIGINS and CALLSCRIBE_SERVER_NAMES as lists, and names a bad entry's variable", () => {
-    const c = loadConfig({ CALLSCRIBE_ALLOWED_ORIGINS: "http://localhost:5173, https://Desk.example.com", CALLSCRIBE_SERVER_NAMES: "callscribe.internal" });
+    const c = serverConfig({ CALLSCRIBE_ALLOWED_ORIGINS: "http://localhost:5173, https://Desk.example.com", CALLSCRIBE_SERVER_NAMES: "callscribe.internal" });
     expect(c.allowedOrigins).toEqual(["http://localhost:5173", "https://desk.example.com"]);
     expect(c.serverNames).toEqual(["callscribe.internal"]);
-    expect(() => loadConfig({ CALLSCRIBE_ALLOWED_ORIGINS: "http://ok.example,http://bad.example/path" })).toThrow(/CALLSCRIBE_ALLOWED_ORIGINS/);
-    expect(() => loadConfig({ CALLSCRIBE_SERVER_NAMES: "bad name" })).toThrow(/CALLSCRIBE_SERVER_NAMES/);
+    expect(() => serverConfig({ CALLSCRIBE_ALLOWED_ORIGINS: "http://ok.example,http://bad.example/path" })).toThrow(/CALLSCRIBE_ALLOWED_ORIGINS/);
+    expect(() => serverConfig({ CALLSCRIBE_SERVER_NAMES: "bad name" })).toThrow(/CALLSCRIBE_SERVER_NAMES/);
   });
 });

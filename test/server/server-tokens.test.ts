@@ -24,6 +24,9 @@ import type { SpeechEngine } from "../../src/server/speech/engines/engine";
 import { createPocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { loadPcm16k, streamWithSdk } from "./helpers";
 
+/** The speech server's section of the configuration. */
+const serverConfig = (env: NodeJS.ProcessEnv) => loadConfig(env, { role: "server" }).server;
+
 const KEY = "token-test-key-0123456789";
 const SECRET = "desktop-secret-0123456789abcdef";
 const DEEPGRAM_KEY = "fake-deepgram-key-0123456789";
@@ -150,9 +153,9 @@ describe("ServerTokens", () => {
   });
 
   it("CALLSCRIBE_TOKEN_TTL_SECONDS sets the lifetime (30..86400), default 600", () => {
-    expect(loadConfig({}).tokenTtlSeconds).toBe(600);
-    expect(loadConfig({ CALLSCRIBE_TOKEN_TTL_SECONDS: "300" }).tokenTtlSeconds).toBe(300);
-    expect(() => loadConfig({ CALLSCRIBE_TOKEN_TTL_SECONDS: "5" })).toThrow(/CALLSCRIBE_TOKEN_TTL_SECONDS/);
+    expect(serverConfig({}).tokenTtlSeconds).toBe(600);
+    expect(serverConfig({ CALLSCRIBE_TOKEN_TTL_SECONDS: "300" }).tokenTtlSeconds).toBe(300);
+    expect(() => serverConfig({ CALLSCRIBE_TOKEN_TTL_SECONDS: "5" })).toThrow(/CALLSCRIBE_TOKEN_TTL_SECONDS/);
   });
 });
 

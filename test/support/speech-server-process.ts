@@ -3,7 +3,7 @@
  * measure the server's own memory: `VmRSS` of the child from `/proc/<pid>/status`.
  *
  * `startSpeechServerProcess` runs this file with `node --import tsx`; run as a program, it reads
- * `PORT` and `CALLSCRIBE_MAX_LIVE_CHANNELS` (validated by `loadConfig`) and serves until killed.
+ * `PORT` and `CALLSCRIBE_MAX_LIVE_CHANNELS` (validated by `loadConfig`, role "server") and serves until killed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -77,7 +77,7 @@ async function serve(): Promise<void> {
   const { buildServer } = await import("../../src/server/app");
   const { loadConfig } = await import("../../src/server/config");
   const { createPocketSphinxEngine } = await import("../../src/server/speech/engines/pocketsphinx/index");
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, { role: "server" }).server;
   const engine = createPocketSphinxEngine();
   const app = buildServer({ engine, maxLiveChannels: config.maxLiveChannels });
   await app.listen({ port: config.port, host: "127.0.0.1" });

@@ -10,7 +10,7 @@ import type { CrmRegistry } from "../crm/index";
 import { openDatabase, type Database } from "../store/database";
 import { dataDirFullError, isDiskFull } from "../store/disk-full";
 import type { CallRepository } from "../store/calls";
-import type { PipelineConfig } from "./config";
+import type { PipelineConfig } from "../config";
 import { createAtRestCipher } from "../store/crypto";
 import { recoverEmbeddedJobs, WorkerLiveness } from "./liveness";
 import { JobQueue, RECORDING_QUEUE, type QueueOptions, type RecordingJobData } from "./queue";

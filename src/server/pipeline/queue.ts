@@ -18,8 +18,7 @@
  *   once `expireInSeconds` have passed pg-boss's maintenance fails it into `retry`.
  */
 import PgBoss from "pg-boss";
-import Ajv from "ajv";
-import { ConfigError } from "../config";
+import { DEFAULT_QUEUE_OPTIONS, type QueueOptions } from "../config";
 import type { AtRestCipher } from "../store/crypto";
 import type { RecordingReady } from "../store/model";
 import type { Database } from "../store/database";
@@ -39,72 +38,8 @@ export interface RecordingJobData {
   call_id: string;
 }
 
-/** Queue tuning. Times in seconds. */
-export interface QueueOptions {
-  /** Retries after the first attempt (default 5). */
-  retryLimit: number;
-  /** Base delay of the exponential backoff, seconds (default 15). */
-  retryDelaySec: number;
-  /** A job running longer than this is failed (and retried): it bounds how long a killed worker holds a job. Default 1800. */
-  jobTimeoutSec: number;
-  /** How often an idle worker polls, seconds (default 2, minimum 0.5). */
-  pollIntervalSec: number;
-  /** How often pg-boss maintenance (expiry of abandoned jobs, archiving) runs, seconds (default 30). */
-  maintenanceIntervalSec: number;
-  /** How often a process writes its liveness heartbeat and checks other workers', seconds (default 10; `liveness.ts`). */
-  heartbeatSec: number;
-  /** A worker without a heartbeat for this long is dead and its jobs are retried, seconds (default 45). */
-  workerStaleSec: number;
-}
-
-/** Queue tuning used when no `CALLSCRIBE_JOB_*` environment variable overrides it. */
-export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
-  retryLimit: 5,
-  retryDelaySec: 15,
-  jobTimeoutSec: 1800,
-  pollIntervalSec: 2,
-  maintenanceIntervalSec: 30,
-  heartbeatSec: 10,
-  workerStaleSec: 45,
-};
-
-const QUEUE_ENV: Record<string, { key: keyof QueueOptions; schema: object; rule: string }> = {
-  CALLSCRIBE_JOB_RETRY_LIMIT: { key: "retryLimit", schema: { type: "integer", minimum: 0, maximum: 50 }, rule: "a whole number from 0 to 50" },
-  CALLSCRIBE_JOB_RETRY_DELAY_SEC: { key: "retryDelaySec", schema: { type: "integer", minimum: 1, maximum: 86400 }, rule: "whole seconds from 1 to 86400" },
-  CALLSCRIBE_JOB_TIMEOUT_SEC: { key: "jobTimeoutSec", schema: { type: "integer", minimum: 5, maximum: 86400 }, rule: "whole seconds from 5 to 86400" },
-  CALLSCRIBE_QUEUE_POLL_SEC: { key: "pollIntervalSec", schema: { type: "number", minimum: 0.5, maximum: 600 }, rule: "seconds from 0.5 to 600" },
-  CALLSCRIBE_QUEUE_MAINTENANCE_SEC: { key: "maintenanceIntervalSec", schema: { type: "integer", minimum: 1, maximum: 3600 }, rule: "whole seconds from 1 to 3600" },
-  CALLSCRIBE_WORKER_HEARTBEAT_SEC: { key: "heartbeatSec", schema: { type: "integer", minimum: 1, maximum: 300 }, rule: "whole seconds from 1 to 300" },
-  CALLSCRIBE_WORKER_STALE_SEC: { key: "workerStaleSec", schema: { type: "integer", minimum: 3, maximum: 3600 }, rule: "whole seconds from 3 to 3600, more than twice CALLSCRIBE_WORKER_HEARTBEAT_SEC" },
-};
-
-const validateQueueEnv = new Ajv({ coerceTypes: true }).compile({
-  type: "object",
-  properties: Object.fromEntries(Object.entries(QUEUE_ENV).map(([k, v]) => [k, v.schema])),
-});
-
-/**
- * Queue tuning from the environment (all optional): CALLSCRIBE_JOB_RETRY_LIMIT,
- * CALLSCRIBE_JOB_RETRY_DELAY_SEC, CALLSCRIBE_JOB_TIMEOUT_SEC, CALLSCRIBE_QUEUE_POLL_SEC,
- * CALLSCRIBE_QUEUE_MAINTENANCE_SEC, CALLSCRIBE_WORKER_HEARTBEAT_SEC, CALLSCRIBE_WORKER_STALE_SEC.
- * @throws ConfigError naming the variable
- */
-export function loadQueueOptions(env: NodeJS.ProcessEnv = process.env): QueueOptions {
-  const picked: Record<string, unknown> = {};
-  for (const name of Object.keys(QUEUE_ENV)) if (env[name] !== undefined && env[name] !== "") picked[name] = env[name];
-  const original = { ...picked };
-  if (!validateQueueEnv(picked)) {
-    const variable = validateQueueEnv.errors![0].instancePath.replace(/^\//, "");
-    throw new ConfigError(variable, `Invalid environment variable ${variable}=${JSON.stringify(original[variable])}: must be ${QUEUE_ENV[variable]?.rule}.`);
-  }
-  const out = { ...DEFAULT_QUEUE_OPTIONS };
-  for (const [name, { key }] of Object.entries(QUEUE_ENV)) if (picked[name] !== undefined) out[key] = picked[name] as number;
-  if (out.workerStaleSec <= 2 * out.heartbeatSec) {
-    const variable = picked.CALLSCRIBE_WORKER_STALE_SEC !== undefined ? "CALLSCRIBE_WORKER_STALE_SEC" : "CALLSCRIBE_WORKER_HEARTBEAT_SEC";
-    throw new ConfigError(variable, `Invalid environment variable ${variable}=${JSON.stringify(original[variable])}: CALLSCRIBE_WORKER_STALE_SEC (${out.workerStaleSec}) must be more than twice CALLSCRIBE_WORKER_HEARTBEAT_SEC (${out.heartbeatSec}).`);
-  }
-  return out;
-}
+// Queue tuning is read with the rest of the configuration (`config/`: CALLSCRIBE_JOB_*, CALLSCRIBE_QUEUE_*, CALLSCRIBE_WORKER_*).
+export { DEFAULT_QUEUE_OPTIONS, type QueueOptions } from "../config";
 
 /**
  * Durably accept a recording: the webhook intake's entry point ({@link JobQueue.enqueueRecording}

@@ -13,7 +13,7 @@ import type { Transcript } from "../../contracts";
 import type { SpeechEngine } from "../speech/engines/engine";
 import type { CallRunState } from "../store/calls";
 import { isDiskFull } from "../store/disk-full";
-import type { PipelineConfig } from "./config";
+import type { PipelineConfig } from "../config";
 import { DecryptionError, encryptFileInPlace, readEncryptedFile, type AtRestCipher } from "../store/crypto";
 import type { JobQueue, RecordingJobData } from "./queue";
 import { isStageError, StageError } from "./stages/errors";

@@ -6,14 +6,13 @@
  * Runs `CALLSCRIBE_WORKERS` jobs at a time; start as many processes (on as many machines) as
  * needed. Needs DATABASE_URL: the embedded PGlite store belongs to the server process, which runs
  * its own workers.
- * Queue tuning: see `loadQueueOptions` in `queue.ts`. SIGINT/SIGTERM finish running jobs (up to
- * 30 s), then exit; a job cut off is retried by another worker.
+ * Configuration: `loadConfig(…, { role: "worker" })` (`config/`); every configuration error stops
+ * the worker (exit 2) before the engine or the database starts. SIGINT/SIGTERM finish running jobs
+ * (up to 30 s), then exit; a job cut off is retried by another worker.
  */
 import { crmRegistryFromConfig, type CrmRegistry } from "../crm/index";
-import { ConfigError, loadPipelineConfig } from "./config";
-import { loadQueueOptions } from "./queue";
+import { ConfigError, loadConfig, prepareDataDir, type ConfigFor } from "../config";
 import { startPipeline } from "./pipeline";
-import { loadEngineConfig } from "../config";
 import { chooseEngine, type ChosenEngine } from "../speech/engines/choose";
 
 function log(level: "info" | "warn" | "error", obj: object, msg?: string): void {
@@ -26,19 +25,13 @@ const logger = {
 };
 
 async function main(): Promise<void> {
-  let config, queueOptions, chosen: ChosenEngine;
+  let all: ConfigFor<"worker">;
+  let chosen: ChosenEngine;
   let crm: CrmRegistry | undefined;
   try {
-    config = loadPipelineConfig(process.env);
-    queueOptions = loadQueueOptions(process.env);
-    crm = crmRegistryFromConfig(config);
-    if (!config.databaseUrl) {
-      throw new ConfigError(
-        "DATABASE_URL",
-        "Missing environment variable DATABASE_URL: `npm run worker` serves a PostgreSQL queue; in the embedded default (PGlite) the server runs the workers itself.",
-      );
-    }
-    chosen = await chooseEngine(loadEngineConfig(process.env));
+    all = loadConfig(process.env, { role: "worker" });
+    crm = crmRegistryFromConfig(all.pipeline);
+    chosen = await chooseEngine(all.engine);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -50,7 +43,9 @@ async function main(): Promise<void> {
   const { registry, engine, entry } = chosen;
   await engine.ready();
   logger.info({ model: entry.model, provider: entry.provider }, "speech engine");
-  const pipeline = await startPipeline({ engine, config, role: "worker", crm, queueOptions, logger });
+  // With DATABASE_URL the key comes from the environment: this writes nothing.
+  const config = prepareDataDir(all.pipeline);
+  const pipeline = await startPipeline({ engine, config, role: "worker", crm, queueOptions: all.queue, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {

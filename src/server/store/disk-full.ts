@@ -3,7 +3,7 @@
  * `ErrnoError { errno: 51 }` (51 is ENOSPC in Emscripten's numbering), Node as `ENOSPC`,
  * PostgreSQL as SQLSTATE 53100 (disk_full); all mean the same to the operator.
  */
-import { ConfigError } from "../config";
+import { ConfigError } from "../config/error";
 
 /** Emscripten's errno for ENOSPC, as PGlite's file system throws it. */
 const EMSCRIPTEN_ENOSPC = 51;

@@ -89,7 +89,7 @@ export interface EngineResolver {
 
 /** Options of {@link createEngineRegistry}. */
 export interface EngineRegistryOptions {
-  /** Whisper models folder. Default `defaultModelsDir()` (CALLSCRIBE_MODELS_DIR or `models/`). */
+  /** Whisper models folder. Default `defaultModelsDir()` (`models/` in the repository; the entry points pass CALLSCRIBE_MODELS_DIR from the config). */
   modelsDir?: string;
   /** Deepgram relay, when a key is configured. */
   deepgram?: { apiKey: string; baseUrl: string };

@@ -65,9 +65,12 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 /** The repository root (three folders above `src/server/speech/engines/whisper`). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "..");
 
-/** The models folder: `CALLSCRIBE_MODELS_DIR`, else `models/` in the repository. */
-export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.CALLSCRIBE_MODELS_DIR || path.join(REPO_ROOT, "models"));
+/**
+ * `models/` in the repository: the folder used when none is given. CALLSCRIBE_MODELS_DIR is read
+ * by the configuration (`config/`), which passes the folder on as `modelsDir`.
+ */
+export function defaultModelsDir(): string {
+  return path.join(REPO_ROOT, "models");
 }
 
 /**
