@@ -114,6 +114,16 @@ function urlCheck(rule: string, protocols: string[]): (value: unknown) => string
   };
 }
 
+/** A check that a folder path, when something exists there, is a folder (it may be created later). */
+function notAFile(value: unknown, cwd: string): string | undefined {
+  const path = resolve(cwd, String(value));
+  try {
+    return statSync(path).isDirectory() ? undefined : `${path} exists and is not a folder`;
+  } catch {
+    return undefined;
+  }
+}
+
 const RULE = {
   webhookSecret: "`whsec_` followed by the base64 of a 24 to 64 byte secret (Standard Webhooks)",
   allowedHosts: "a comma-separated list of host names or host:port pairs, e.g. recorder.example.com,10.0.0.5:8080",
@@ -164,7 +174,7 @@ export const VARIABLES = {
   // Both `POST /v1/listen` and the recorded-call pipeline.
   CALLSCRIBE_MAX_AUDIO_SECONDS: { schema: SECONDS(1, 86_400), rule: "a whole number of seconds from 1 to 86400", sections: ["server", "pipeline"] },
   // The speech engine, in every process.
-  CALLSCRIBE_MODELS_DIR: { schema: { type: "string", minLength: 1 }, rule: "a directory path", sections: ["engine"] },
+  CALLSCRIBE_MODELS_DIR: { schema: { type: "string", minLength: 1 }, rule: "a directory path", sections: ["engine"], check: notAFile },
   CALLSCRIBE_DEFAULT_MODEL: {
     schema: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" },
     rule: "a model name such as pocketsphinx, whisper-base.en or nova-3",
@@ -212,7 +222,7 @@ export const VARIABLES = {
       }
     },
   },
-  CALLSCRIBE_DATA_DIR: { schema: { type: "string", minLength: 1 }, rule: "a folder path", sections: ["pipeline"] },
+  CALLSCRIBE_DATA_DIR: { schema: { type: "string", minLength: 1 }, rule: "a folder path", sections: ["pipeline"], check: notAFile },
   DATABASE_URL: { schema: { type: "string", pattern: "^postgres(ql)?://\\S+$" }, rule: RULE.databaseUrl, sections: ["pipeline"], check: urlCheck(RULE.databaseUrl, ["postgres:", "postgresql:"]) },
   CALLSCRIBE_ENCRYPTION_KEY: {
     schema: { type: "string", pattern: "^(?:[0-9A-Fa-f]{64}|[A-Za-z0-9+/]{43}=)$" },
