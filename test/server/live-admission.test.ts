@@ -189,8 +189,10 @@ describe("overload: more real-time sessions than the default limit", () => {
       expect(o.close).toEqual({ code: 1000, reason: "" });
       expect(o.finals.join(" ")).toMatch(/\w/);
       // Without admission, 20 such sessions on 2 cores lagged until the 120 s flush timeout (1011).
-      // The bound is generous because CI machines are shared; on an idle 2-core box it is ~1 s.
-      expect(o.closedAfterAudioMs).toBeLessThan(60_000);
+      // Admitted sessions keep real time: on an idle 2-core box the last final comes ~1 s after
+      // the audio (1.0 s measured in the full suite); 20 s leaves room for a shared CI machine
+      // (7 s seen at load average 14) while failing the old 120 s lag.
+      expect(o.closedAfterAudioMs).toBeLessThan(20_000);
     }
     await expect.poll(async () => (await health(server)).sessions, { timeout: 10_000 }).toBe(0);
   }, 120_000);

@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ServerTokenSource } from "../../src/desktop-agent/serverTokens";
+import { fetchFinishedRecordings } from "../../src/transcriber/recordings/client";
 import { corpusDir } from "../../src/eval/corpus";
 import { ServerTokens } from "../../src/server/auth";
 import { loadConfig } from "../../src/server/config";
@@ -124,6 +125,13 @@ describe("a listen token", () => {
     expect(fake.requests.filter((r) => r.url.includes("/auth/grant"))).toEqual([]);
     // The key still mints a Deepgram grant: the 403 above was the scope.
     expect((await fetch(`${server.baseUrl}/v1/auth/grant`, { method: "POST", headers: { authorization: `Token ${KEY}` } })).status).toBe(200);
+  });
+
+  it("in the transcriber's Recordings panel, says plainly that recorded calls need the server's key", async () => {
+    const token = await listenToken();
+    await expect(fetchFinishedRecordings({ baseUrl: server.baseUrl, apiKey: token })).rejects.toThrow(
+      /may transcribe but not read recorded calls: the server keeps them behind its API key/,
+    );
   });
 
   it("is refused when forged, altered or signed by another server", async () => {
