@@ -41,5 +41,22 @@ export async function startServer(options: Partial<BuildServerOptions> = {}): Pr
   };
 }
 
+/**
+ * A counting wrapper around a real engine (a spy, not a fake: every call goes to the engine):
+ * `work.transcribe` and `work.createStream` count the calls, so a test can assert a refused
+ * request did no work. `close()` leaves the real engine open (the test closes it).
+ */
+export function countingEngine(real: SpeechEngine, work: { transcribe: number; createStream: number }): SpeechEngine {
+  return {
+    name: real.name,
+    model: real.model,
+    languages: real.languages,
+    ready: () => real.ready(),
+    transcribe: (pcm, o) => (work.transcribe++, real.transcribe(pcm, o)),
+    createStream: (o) => (work.createStream++, real.createStream(o)),
+    close: async () => undefined,
+  };
+}
+
 export { chunkPcm, finalTranscripts, loadPcm16k, mapLimit, sleep, streamWithSdk } from "../../src/eval/live-client";
 export type { StreamOptions, StreamOutcome } from "../../src/eval/live-client";

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countingEngine } from "./helpers";
 import { corpusDir } from "../../src/eval/corpus";
 import { buildServer } from "../../src/server/app";
 import { loadConfig } from "../../src/server/config";
@@ -33,15 +34,7 @@ const work = { transcribe: 0, createStream: 0, getCall: 0 };
 beforeAll(async () => {
   real = createPocketSphinxEngine({ poolSize: 1 });
   await real.ready();
-  const spy: SpeechEngine = {
-    name: real.name,
-    model: real.model,
-    languages: real.languages,
-    ready: () => real.ready(),
-    transcribe: (pcm, o) => (work.transcribe++, real.transcribe(pcm, o)),
-    createStream: (o) => (work.createStream++, real.createStream(o)),
-    close: async () => undefined,
-  };
+  const spy = countingEngine(real, work); // a spy on the real engine, not a fake
   app = buildServer({ engine: spy, allowedOrigins: [EXTRA_ORIGIN], serverNames: ["callscribe.internal"] });
   app.register(callsApiPlugin, {
     getCall: async (id) => (work.getCall++, { call_id: id, status: "done", participants: [{ phone: "+14155550100" }] }) as never,

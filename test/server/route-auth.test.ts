@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countingEngine } from "./helpers";
 import { corpusDir } from "../../src/eval/corpus";
 import { buildServer } from "../../src/server/app";
 import { metricsPlugin, PipelineMetrics } from "../../src/server/observability/metrics";
@@ -38,16 +39,7 @@ beforeAll(async () => {
   real = createPocketSphinxEngine({ poolSize: 1 });
   await real.ready();
   fake = await startFakeDeepgram(DEEPGRAM_KEY, real);
-  // A counting wrapper around the real engine (a spy, not a fake: every call goes to PocketSphinx).
-  const spy: SpeechEngine = {
-    name: real.name,
-    model: real.model,
-    languages: real.languages,
-    ready: () => real.ready(),
-    transcribe: (pcm, o) => (work.transcribe++, real.transcribe(pcm, o)),
-    createStream: (o) => (work.createStream++, real.createStream(o)),
-    close: async () => undefined,
-  };
+  const spy = countingEngine(real, work); // a spy on the real engine, not a fake
   const pages = mkdtempSync(join(tmpdir(), "callscribe-pages-"));
   mkdirSync(join(pages, "desktop-agent"));
   writeFileSync(join(pages, "desktop-agent", "index.html"), "<!doctype html><title>agent</title>");
