@@ -143,6 +143,7 @@ describe("the transcriber's Recordings client over HTTP", () => {
     expect(t.summary).toBe(analysis.summary);
     await expect(fetchRecordingTranscript({ baseUrl, apiKey: API_KEY }, "call-queued")).rejects.toThrow(/no finished transcript \(status queued\)/);
     await expect(fetchRecordingTranscript({ baseUrl, apiKey: API_KEY }, "call-failed")).rejects.toThrow(/not allowed/);
-    await expect(fetchFinishedRecordings({ baseUrl })).rejects.toThrow(/not authorised to list recordings/);
+    await expect(fetchFinishedRecordings({ baseUrl })).rejects.toThrow(/may transcribe but not read recorded calls: the server keeps them behind its API key/);
+    await expect(fetchFinishedRecordings({ baseUrl, apiKey: "wrong-key-0123456789" })).rejects.toThrow(/not authorised to list recordings/);
   });
 });

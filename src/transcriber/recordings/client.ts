@@ -89,8 +89,8 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
     } catch {
       // not JSON: the status says enough
     }
-    // With CALLSCRIBE_API_KEY set, the desktop's listen token may transcribe but not read recorded calls (issue 7 §3).
-    if (res.status === 403) throw new Error("this desktop may transcribe but not read recorded calls: the server keeps them behind its API key");
+    // With CALLSCRIBE_API_KEY set, the desktop (no key, or a listen token) may transcribe but not read recorded calls (issue 7 §3).
+    if (res.status === 403 || (res.status === 401 && !options.apiKey)) throw new Error("this desktop may transcribe but not read recorded calls: the server keeps them behind its API key");
     throw new Error(`${res.status === 401 ? "not authorised to list recordings" : `server answered ${res.status}`}${reason ? `: ${reason}` : ""}`);
   }
   return res.json();
