@@ -383,3 +383,47 @@ async function openSource(bytes: Uint8Array, options: DecodeForEngineOptions): P
     throw new AudioDecodeError(`cannot decode the ${container}: ${(err as Error).message}`);
   }
 }
+
+/**
+ * A recording checked ({@link probeForEngine}) and ready to be decoded chunk by chunk, any number
+ * of times: what `decode` hands on has `outputs` planes per chunk (one per source channel, or one
+ * downmix).
+ */
+export interface ChunkedEngineAudio extends AudioSummary {
+  /** Planes per chunk. */
+  outputs: number;
+  /** Decode again from the start, awaiting `onChunk` for each chunk. @throws as {@link decodeForEngineChunks} */
+  decode(onChunk: EngineChunkSink): Promise<void>;
+}
+
+/**
+ * Check a recording once (a probe: no resampling, one chunk in memory) and return it ready for
+ * chunked decoding. Refusals (too long, bad rate, undecodable) come from here, before any engine work.
+ * @throws as {@link probeForEngine}
+ */
+export async function openForEngine(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<ChunkedEngineAudio> {
+  const summary = await probeForEngine(bytes, options);
+  return {
+    ...summary,
+    outputs: options.channels === "downmix" ? 1 : summary.sourceChannels,
+    decode: async (onChunk) => {
+      await decodeForEngineChunks(bytes, options, onChunk);
+    },
+  };
+}
+
+/** Frames per chunk when a decoded buffer is handed on as chunks (4 s at 16 kHz). */
+const BUFFER_CHUNK_SAMPLES = 1 << 16;
+
+/** Audio already decoded whole, seen as {@link ChunkedEngineAudio} (slices of 4 s, no copies). */
+export function chunksOfDecoded(audio: EngineAudio): ChunkedEngineAudio {
+  const { channels, ...summary } = audio;
+  return {
+    ...summary,
+    outputs: channels.length,
+    decode: async (onChunk) => {
+      const length = channels[0]?.length ?? 0;
+      for (let o = 0; o < length; o += BUFFER_CHUNK_SAMPLES) await onChunk(channels.map((c) => c.subarray(o, o + BUFFER_CHUNK_SAMPLES)));
+    },
+  };
+}
