@@ -2,7 +2,7 @@
  * Recordings transcribed chunk by chunk (`RecordingTranscription`), so that memory does not grow
  * with a recording's duration (issue 7 item 8):
  *
- * - {@link streamedRecording}: on an engine's live stream. Finals are collected as they come (those
+ * - {@link streamedRecording}: on an engine's live stream, in fixed blocks. Finals are collected as they come (those
  *   with words, as `transcribe` keeps them) and the stream is flushed at the end. Backpressure:
  *   `write` waits while the stream reports more than `maxQueuedSeconds` of audio not yet decoded,
  *   so the decoder never runs more than a few seconds ahead of the engine. For engines whose
@@ -56,11 +56,29 @@ function bufferedRecording(engine: SpeechEngine, options: RecognizeOptions): Rec
   };
 }
 
-/**
- * A recording transcription on an open live stream (which it owns and closes).
- * @param maxQueuedSeconds `write` waits while the stream's `queuedSeconds` is above this (seconds)
- */
-export function streamedRecording(stream: RecognizerStream, maxQueuedSeconds = DEFAULT_MAX_QUEUED_SECONDS): RecordingTranscription {
+/** Samples per write to the stream (2 s at 16 kHz): see {@link StreamedRecordingOptions.blockSamples}. */
+export const DEFAULT_BLOCK_SAMPLES = 32_000;
+
+/** Options of {@link streamedRecording}. */
+export interface StreamedRecordingOptions {
+  /** `write` waits while the stream's `queuedSeconds` is above this, seconds. Default {@link DEFAULT_MAX_QUEUED_SECONDS}. */
+  maxQueuedSeconds?: number;
+  /**
+   * The audio goes to the stream in blocks of exactly this many samples (the last one shorter),
+   * whatever sizes the decoder hands on. PocketSphinx decodes each write in 100 ms steps from its
+   * start and checks its VAD between steps, so utterance boundaries (and words) depend on where
+   * writes begin; blocks that are multiples of 100 ms starting at 0 give the steps `transcribe`
+   * takes, hence its utterances. Default {@link DEFAULT_BLOCK_SAMPLES}.
+   */
+  blockSamples?: number;
+}
+
+/** A recording transcription on an open live stream (which it owns and closes). */
+export function streamedRecording(stream: RecognizerStream, options: StreamedRecordingOptions = {}): RecordingTranscription {
+  const maxQueuedSeconds = options.maxQueuedSeconds ?? DEFAULT_MAX_QUEUED_SECONDS;
+  const blockSamples = options.blockSamples ?? DEFAULT_BLOCK_SAMPLES;
+  let block = new Int16Array(blockSamples);
+  let filled = 0;
   const finals: EngineHypothesis[] = [];
   let failure: Error | undefined;
   stream.on("final", (h: EngineHypothesis) => {
@@ -72,16 +90,27 @@ export function streamedRecording(stream: RecognizerStream, maxQueuedSeconds = D
   return {
     async write(pcm) {
       if (failure) throw failure;
-      stream.write(pcm);
-      while ((stream.queuedSeconds ?? 0) > maxQueuedSeconds) {
+      for (let o = 0; o < pcm.length; ) {
+        const n = Math.min(block.length - filled, pcm.length - o);
+        block.set(pcm.subarray(o, o + n), filled);
+        filled += n;
+        o += n;
+        if (filled < block.length) break;
+        stream.write(block);
+        block = new Int16Array(blockSamples); // a fresh one: the engine may keep the one written
+        filled = 0;
+        while ((stream.queuedSeconds ?? 0) > maxQueuedSeconds) {
+          if (failure) throw failure;
+          await sleep(QUEUE_POLL_MS);
+        }
         if (failure) throw failure;
-        await sleep(QUEUE_POLL_MS);
       }
-      if (failure) throw failure;
     },
     async finish() {
       try {
         if (failure) throw failure;
+        if (filled > 0) stream.write(block.subarray(0, filled));
+        filled = 0;
         await (stream.finish ? stream.finish() : stream.flush());
         if (failure) throw failure;
         return finals;
