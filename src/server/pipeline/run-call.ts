@@ -4,12 +4,14 @@
  * it goes. Stages already `done` are skipped, so a job that is delivered again (a retry, or after
  * a worker was killed) resumes where it stopped. What later stages need survives a crash: the
  * recording (encrypted on disk), the transcript and the analysis (encrypted in the database); the
- * decoded audio is recomputed from the recording when needed.
+ * decoded audio is never held whole: the decode stage checks the recording, the transcribe stage
+ * decodes it again chunk by chunk into the engine (memory does not grow with the duration).
  */
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Transcript } from "../../contracts";
+import type { ChunkedEngineAudio } from "../speech/audio/engine-audio";
 import type { SpeechEngine } from "../speech/engines/engine";
 import type { CallRunState } from "../store/calls";
 import { isDiskFull } from "../store/disk-full";
@@ -24,7 +26,6 @@ import {
   type CrmConnector,
   type CrmPayload,
   type DownloadResult,
-  type EngineAudio,
   type RecordingReady,
   type StageName,
   type StageState,
@@ -33,9 +34,12 @@ import {
 /** The stage functions the runner calls (the real ones: {@link loadDefaultStages}). */
 export interface PipelineStages {
   downloadRecording(url: string, destPath: string, opts: { allowedHosts: string[]; allowedAddresses?: string[]; maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<DownloadResult>;
-  /** Permanent StageError for undecodable audio, a sample rate outside 8–48 kHz, or more than `maxAudioSeconds`. */
-  decodeRecording(bytes: Uint8Array, options?: { maxAudioSeconds?: number }): Promise<EngineAudio>;
-  transcribeRecording(engine: SpeechEngine, audio: EngineAudio, meta: RecordingReady): Promise<Transcript>;
+  /**
+   * Check the recording without keeping its samples and return it ready for chunked decoding.
+   * Permanent StageError for undecodable audio, a sample rate outside 8–48 kHz, or more than `maxAudioSeconds`.
+   */
+  openRecording(bytes: Uint8Array, options?: { maxAudioSeconds?: number }): Promise<ChunkedEngineAudio>;
+  transcribeRecording(engine: SpeechEngine, audio: ChunkedEngineAudio, meta: RecordingReady): Promise<Transcript>;
   analyzeTranscript(transcript: Transcript, opts: { taxonomy: string[]; llm?: { baseUrl: string; apiKey?: string; model: string } }): Promise<Analysis>;
   buildCrmPayload(callId: string, transcript: Transcript, analysis: Analysis): CrmPayload;
   /** Deliver through a connector; throws StageError (retryable for 5xx/network, permanent for 4xx). */
@@ -53,7 +57,7 @@ export async function loadDefaultStages(): Promise<PipelineStages> {
   ]);
   return {
     downloadRecording: download.downloadRecording,
-    decodeRecording: decode.decodeRecording,
+    openRecording: decode.openRecording,
     transcribeRecording: transcribe.transcribeRecording,
     analyzeTranscript: analyze.analyzeTranscript,
     buildCrmPayload: deliver.buildCrmPayload,
@@ -197,7 +201,7 @@ export async function runCall(deps: RunnerDeps, job: RecordingJob, signal?: Abor
 
 /** One run of one call: stage bodies, with the intermediate results they pass on. */
 class CallContext {
-  private decoded?: EngineAudio;
+  private decoded?: ChunkedEngineAudio;
   private transcript?: Transcript;
   private analysis?: Analysis;
 
@@ -265,8 +269,12 @@ class CallContext {
     delete this.state.audio_deleted_at;
   }
 
-  /** The decoded recording; decoded again from the encrypted file after a restart. */
-  private async audio(): Promise<EngineAudio> {
+  /**
+   * The recording, checked and ready to be decoded chunk by chunk (the transcribe stage decodes it
+   * into the engine, so memory does not grow with the duration); checked again from the encrypted
+   * file after a restart. Holds the decrypted file (at most `maxRecordingBytes`), never its samples.
+   */
+  private async audio(): Promise<ChunkedEngineAudio> {
     if (this.decoded) return this.decoded;
     const path = this.state.audio_path;
     if (!path || this.state.audio_deleted_at) {
@@ -282,7 +290,7 @@ class CallContext {
       throw err;
     }
     const { maxAudioSeconds } = this.deps.config;
-    this.decoded = await this.deps.stages.decodeRecording(bytes, maxAudioSeconds === undefined ? {} : { maxAudioSeconds });
+    this.decoded = await this.deps.stages.openRecording(bytes, maxAudioSeconds === undefined ? {} : { maxAudioSeconds });
     return this.decoded;
   }
 

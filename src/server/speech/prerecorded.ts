@@ -3,8 +3,9 @@
  * shape: `{metadata, results: {channels: [{alternatives: [...]}], utterances?}}`.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { decodeForEngine } from "./audio/engine-audio";
+import { openForEngine } from "./audio/engine-audio";
 import type { SpeechEngine } from "./engines/engine";
+import { transcribeChunked } from "./engines/recording";
 import type { ModelInfo, PrerecordedResponse, Utterance } from "./protocol";
 import type { ListenOptions } from "./query";
 import { alternativeOf, hypothesesWords, roundSeconds, utteranceWords, type WordStyle } from "./results";
@@ -19,7 +20,8 @@ export interface PrerecordedContext {
 }
 
 /**
- * Decode, resample and transcribe one recording.
+ * Decode, resample and transcribe one recording, a chunk at a time: with an engine that has
+ * `openRecording` (PocketSphinx) memory does not grow with the duration (`engines/recording.ts`).
  * @param body WAV, FLAC, or raw audio per `options.encoding`/`sampleRate`/`channels`
  * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input
  *   channel. Channels that carry the same audio (a mono recording stored as stereo) are
@@ -33,16 +35,18 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
   const raw = options.encoding && options.sampleRate
     ? { encoding: options.encoding, sampleRate: options.sampleRate, channels: options.channels }
     : undefined;
-  const audio = await decodeForEngine(body, {
+  // Checked first (a probe: no resampling, one chunk in memory), so a refusal costs no engine
+  // time and identical channels are known before any is transcribed; then decoded again chunk by
+  // chunk into the engine, so memory does not grow with the duration.
+  const audio = await openForEngine(body, {
     channels: options.multichannel ? "separate" : "downmix",
     maxSeconds: ctx.maxAudioSeconds,
     accept: "body",
     ...(raw ? { raw } : {}),
   });
   const recognize = { language: options.language, keyterms: options.keyterms, ...(options.detectLanguage ? { detectLanguage: true } : {}) };
-  const pcmChannels = audio.identicalChannels ? audio.channels.slice(0, 1) : audio.channels;
-  const transcribed = await Promise.all(pcmChannels.map((pcm) => ctx.engine.transcribe(pcm, recognize)));
-  const perChannel = audio.identicalChannels ? audio.channels.map(() => transcribed[0]) : transcribed;
+  const transcribed = await transcribeChunked(ctx.engine, audio.decode, audio.identicalChannels ? 1 : audio.outputs, recognize);
+  const perChannel = audio.identicalChannels ? Array.from({ length: audio.outputs }, () => transcribed[0]) : transcribed;
 
   const utterances: Utterance[] = [];
   const channels = perChannel.map((hypotheses, channel) => {

@@ -12,7 +12,9 @@
  */
 import { createHash } from "node:crypto";
 import { validateContext, type Transcript, type TranscriptSegment } from "../../../contracts";
+import { chunksOfDecoded, type ChunkedEngineAudio } from "../../speech/audio/engine-audio";
 import type { EngineHypothesis, SpeechEngine } from "../../speech/engines/engine";
+import { transcribeChunked } from "../../speech/engines/recording";
 import { isStageError, StageError } from "./errors";
 import type { EngineAudio, RecordingReady } from "./types";
 
@@ -78,8 +80,9 @@ export function transcriptIdFor(callId: string): string {
 /**
  * Transcribe a decoded recording.
  * @param engine any `SpeechEngine` (ready or not; `transcribe` waits for it)
- * @param audio the decode stage's output; every channel is transcribed separately when there are
- *   two or more that differ, once (as mono) when they carry the same audio
+ * @param decoded the decode stage's output (`openRecording`: decoded again here chunk by chunk into
+ *   the engine, memory not growing with the duration), or audio decoded whole; every channel is
+ *   transcribed separately when there are two or more that differ, once (as mono) when they carry the same audio
  * @param meta the webhook body: `call_id`, participants and agent for speaker names, `start_time`
  * @returns an `fdc3.transcript` validated with ajv: `source: "recording"`, `id.callId`, segments in
  *   time order with `channel` (multichannel only), words and confidences; times in seconds from the
@@ -87,17 +90,18 @@ export function transcriptIdFor(callId: string): string {
  * @throws StageError (stage `transcribe`): retryable when the engine fails; permanent when the
  *   audio has no channels or the built transcript fails validation
  */
-export async function transcribeRecording(engine: SpeechEngine, audio: EngineAudio, meta: RecordingReady): Promise<Transcript> {
-  if (audio.channels.length === 0) {
+export async function transcribeRecording(engine: SpeechEngine, decoded: EngineAudio | ChunkedEngineAudio, meta: RecordingReady): Promise<Transcript> {
+  const audio = "channels" in decoded ? chunksOfDecoded(decoded) : decoded;
+  if (audio.outputs === 0) {
     throw new StageError("decoded audio has no channels", { retryable: false, stage: "transcribe" });
   }
-  const pcm = audio.identicalChannels ? audio.channels.slice(0, 1) : audio.channels;
-  const multichannel = pcm.length > 1;
-  const speakers = multichannel ? channelSpeakers(meta, pcm.length) : [MIXED_SPEAKER];
+  const transcribed = audio.identicalChannels ? 1 : audio.outputs;
+  const multichannel = transcribed > 1;
+  const speakers = multichannel ? channelSpeakers(meta, transcribed) : [MIXED_SPEAKER];
 
   let perChannel: EngineHypothesis[][];
   try {
-    perChannel = await Promise.all(pcm.map((channel) => engine.transcribe(channel)));
+    perChannel = await transcribeChunked(engine, audio.decode, transcribed);
   } catch (err) {
     if (isStageError(err)) throw err;
     throw new StageError(`speech engine ${engine.name} failed: ${(err as Error).message}`, { retryable: true, stage: "transcribe", cause: err });

@@ -127,8 +127,10 @@ export function openWav(bytes: Uint8Array): ChunkedAudio {
   }
   const warnings: string[] = [];
   const format = wavFormatName(bytes);
-  const header = bytes.slice(0, layout.dataOffset);
-  const headerView = new DataView(header.buffer);
+  // A copy, never a view: its size fields are rewritten per chunk (Buffer#slice would be a view
+  // and write into the caller's bytes, or into Node's shared pool when `bytes` lives there).
+  const header = new Uint8Array(bytes.subarray(0, layout.dataOffset));
+  const headerView = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const framesPerBlock = wavFrames(layout, layout.blockAlign);
   const bytesPerChunk = layout.blockAlign * Math.max(1, Math.floor(CHUNK_FRAMES / Math.max(1, framesPerBlock)));
   return {

@@ -10,16 +10,20 @@
  *   from; a header claiming 100 Hz would otherwise turn 1 MB into 87 minutes of 16 kHz audio.
  *
  * Memory: each chunk (a few seconds) is decoded, resampled (libsamplerate, medium quality, its
- * filter state kept across chunks) and converted to PCM16 at once; the only full-length copy is
- * the PCM16 at 16 kHz that the engine receives: 32 KB per second per channel (≈ 460 MB for 4 h of
- * mono), never Float32 at the source rate. It is preallocated when the length is counted from the
- * bytes in hand (WAV, raw); otherwise (FLAC, MP3, Ogg) collected in chunks and joined once at the
- * end, never preallocated from a header's claim. At most {@link MAX_CHANNELS} channels.
+ * filter state kept across chunks) and converted to PCM16 at once, never Float32 at the source rate.
+ * {@link decodeForEngineChunks} hands the chunks on as they come (awaiting the consumer), so memory
+ * does not grow with duration: that is what `/v1/listen` and the pipeline use. {@link decodeForEngine}
+ * collects them into one full-length PCM16 copy per channel, 32 KB per second per channel (≈ 460 MB
+ * for 4 h of mono), for callers that want the whole buffer (the CLI, tests): preallocated when the
+ * length is counted from the bytes in hand (WAV, raw), otherwise joined once at the end, never
+ * preallocated from a header's claim. {@link probeForEngine} decodes without resampling or keeping
+ * samples, for the checks alone. At most {@link MAX_CHANNELS} channels.
  *
  * Identical channels: a mono call stored as stereo carries the same audio on both channels.
  * While decoding, the normalised correlation of every channel with channel 0 is accumulated
  * (O(samples), no extra memory); {@link EngineAudio.identicalChannels} tells callers to
- * transcribe once.
+ * transcribe once. It is known only once the whole recording is decoded: callers that stream probe
+ * first ({@link probeForEngine}) when they need it before transcribing.
  */
 import { ENGINE_SAMPLE_RATE } from "../engines/engine";
 import type { ChunkedAudio } from "./chunks";
@@ -182,13 +186,114 @@ function checkRate(sampleRate: number, format: string): void {
   }
 }
 
+/** What a decode found, without the samples: {@link EngineAudio} less `channels`. */
+export type AudioSummary = Omit<EngineAudio, "channels">;
+
 /**
- * Decode, check and resample a recording for an engine.
+ * Receives the decoded audio a chunk at a time: one mono 16 kHz PCM16 plane per output channel,
+ * all of the same length (a few seconds). Decoding waits for a returned promise (backpressure), so
+ * a consumer slower than the decoder bounds the audio in flight.
+ */
+export type EngineChunkSink = (planes: Int16Array[]) => void | Promise<void>;
+
+/**
+ * Holds one channel's resampled output back so that what has been handed on never exceeds
+ * `floor(frames · ratio)` for the input seen so far: the total is then exactly that length for the
+ * whole input (the tail zero-padded), the same samples a whole-buffer decode would cut to.
+ */
+class ExactLength {
+  private pending: Int16Array[] = [];
+  /** Samples resampled and not yet handed on. */
+  pendingLength = 0;
+  /** Samples handed on. */
+  emitted = 0;
+  add(samples: Int16Array): void {
+    if (samples.length === 0) return;
+    this.pending.push(samples);
+    this.pendingLength += samples.length;
+  }
+  /** Up to `limit - emitted` samples of what is pending (the rest stays pending). */
+  take(limit: number): Int16Array {
+    const n = Math.max(0, Math.min(this.pendingLength, limit - this.emitted));
+    const out = new Int16Array(n);
+    for (let o = 0; o < n; ) {
+      const p = this.pending[0];
+      const k = Math.min(p.length, n - o);
+      out.set(p.subarray(0, k), o);
+      o += k;
+      if (k === p.length) this.pending.shift();
+      else this.pending[0] = p.subarray(k);
+    }
+    this.pendingLength -= n;
+    this.emitted += n;
+    return out;
+  }
+}
+
+/**
+ * Decode, check and resample a recording for an engine, a chunk at a time: memory stays a few
+ * seconds of audio whatever the duration (plus the encoded bytes). Chunks go to `onChunk` as they
+ * are decoded; the sum of each channel's planes is exactly the length {@link decodeForEngine} returns.
+ * @param bytes the whole body or file
+ * @param onChunk awaited before the next chunk is decoded
+ * @returns duration, format, warnings and `identicalChannels` (known only at the end: see the module doc)
+ * @throws AudioTooLongError (an AudioDecodeError) when it is longer than `maxSeconds`: from the header
+ *   before any chunk, else once decoding passes the limit (chunks up to it were handed on)
+ * @throws AudioDecodeError when it is not decodable audio, or its sample rate is outside {@link SUPPORTED_SAMPLE_RATES}
+ * @throws whatever `onChunk` throws (decoding stops)
+ */
+export async function decodeForEngineChunks(bytes: Uint8Array, options: DecodeForEngineOptions, onChunk: EngineChunkSink): Promise<AudioSummary> {
+  return decodeChunks(bytes, options, onChunk);
+}
+
+/**
+ * Decode a recording without resampling or keeping any sample: checks format, sample rate and the
+ * duration limit and measures duration and channel similarity, so a caller can refuse it, or learn
+ * that its channels are copies, before an engine spends time on it. Memory: one chunk.
+ * @throws as {@link decodeForEngineChunks}
+ */
+export async function probeForEngine(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<AudioSummary> {
+  return decodeChunks(bytes, options, undefined);
+}
+
+/**
+ * Decode, check and resample a whole recording for an engine (collected from
+ * {@link decodeForEngineChunks}; holds 32 KB per second per channel, see the module doc).
  * @param bytes the whole body or file
  * @throws AudioTooLongError (an AudioDecodeError) when it is longer than `maxSeconds`
  * @throws AudioDecodeError when it is not decodable audio, or its sample rate is outside {@link SUPPORTED_SAMPLE_RATES}
  */
 export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<EngineAudio> {
+  let collectors: Int16Collector[] | undefined;
+  let expected: number | undefined;
+  const summary = await decodeChunks(bytes, options, (planes) => {
+    collectors ??= planes.map(() => new Int16Collector(expected));
+    planes.forEach((plane, c) => collectors![c].push(plane));
+  }, (length) => (expected = length));
+  const length = collectors?.[0]?.length ?? 0;
+  const outputs = options.channels === "downmix" ? 1 : summary.sourceChannels;
+  return { ...summary, channels: Array.from({ length: outputs }, (_, c) => collectors?.[c]?.take(length) ?? new Int16Array(0)) };
+}
+
+/** Wraps what the consumer threw, so it is passed on as it is, not reported as a decoding failure. */
+class SinkFailure {
+  constructor(readonly cause: unknown) {}
+}
+async function handOn(onChunk: EngineChunkSink, planes: Int16Array[]): Promise<void> {
+  try {
+    await onChunk(planes);
+  } catch (err) {
+    throw new SinkFailure(err);
+  }
+}
+
+/** The decode loop; without `onChunk` nothing is resampled (a probe). `onExpected` hears an exact output length before the first chunk. */
+async function decodeChunks(
+  bytes: Uint8Array,
+  options: DecodeForEngineOptions,
+  onChunk: EngineChunkSink | undefined,
+  onExpected?: (length: number) => void,
+): Promise<AudioSummary> {
   const source = await openSource(bytes, options);
   const { info } = source;
   checkRate(info.sampleRate, info.format);
@@ -202,9 +307,11 @@ export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngin
   const ratio = ENGINE_SAMPLE_RATE / info.sampleRate;
   const outputs = options.channels === "downmix" ? 1 : info.channels;
   // Preallocate only for a length counted from the bytes in hand: a FLAC header may claim hours the data does not hold.
-  const expected = info.exact && info.declaredFrames !== undefined ? Math.floor(info.declaredFrames * ratio) : undefined;
-  const resamplers = await Promise.all(Array.from({ length: outputs }, () => StreamResampler.create(info.sampleRate, ENGINE_SAMPLE_RATE, Quality.medium)));
-  const collectors = Array.from({ length: outputs }, () => new Int16Collector(expected));
+  if (info.exact && info.declaredFrames !== undefined) onExpected?.(Math.floor(info.declaredFrames * ratio));
+  const resamplers = onChunk
+    ? await Promise.all(Array.from({ length: outputs }, () => StreamResampler.create(info.sampleRate, ENGINE_SAMPLE_RATE, Quality.medium)))
+    : [];
+  const held = resamplers.map(() => new ExactLength());
   const similarity = new ChannelSimilarity(info.channels);
   let frames = 0;
   try {
@@ -212,17 +319,31 @@ export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngin
       frames += chunk[0].length;
       if (frames > maxFrames) throw tooLong(options.maxSeconds, `the audio is`);
       similarity.add(chunk);
+      if (!onChunk) continue;
       const planes = options.channels === "downmix" ? [mixDown(chunk)] : chunk;
-      planes.forEach((plane, c) => collectors[c].push(float32ToInt16(resamplers[c].process(plane))));
+      const limit = Math.floor(frames * ratio);
+      planes.forEach((plane, c) => held[c].add(float32ToInt16(resamplers[c].process(plane))));
+      const out = held.map((h) => h.take(limit));
+      if (out[0].length > 0) await handOn(onChunk, out);
     }
-    // Push the last input through the filter (libsamplerate holds back its lookahead), then cut to length.
-    const length = Math.floor(frames * ratio);
-    const tail = new Float32Array(Math.ceil(info.sampleRate / 20));
-    resamplers.forEach((r, c) => {
-      for (let i = 0; i < 8 && collectors[c].length < length; i++) collectors[c].push(float32ToInt16(r.process(tail)));
-    });
+    if (onChunk) {
+      // Push the last input through the filter (libsamplerate holds back its lookahead), then cut or pad to length.
+      const length = Math.floor(frames * ratio);
+      const tail = new Float32Array(Math.ceil(info.sampleRate / 20));
+      resamplers.forEach((r, c) => {
+        for (let i = 0; i < 8 && held[c].emitted + held[c].pendingLength < length; i++) held[c].add(float32ToInt16(r.process(tail)));
+      });
+      const out = held.map((h) => {
+        const got = h.take(length);
+        if (h.emitted >= length) return got;
+        const padded = new Int16Array(got.length + length - h.emitted);
+        padded.set(got);
+        h.emitted = length;
+        return padded;
+      });
+      if (out[0].length > 0) await handOn(onChunk, out);
+    }
     return {
-      channels: collectors.map((col) => col.take(length)),
       sourceSampleRate: info.sampleRate,
       sourceChannels: info.channels,
       duration: frames / info.sampleRate,
@@ -231,6 +352,7 @@ export async function decodeForEngine(bytes: Uint8Array, options: DecodeForEngin
       identicalChannels: similarity.identical(frames),
     };
   } catch (err) {
+    if (err instanceof SinkFailure) throw err.cause;
     if (err instanceof AudioDecodeError) throw err;
     throw new AudioDecodeError(`cannot decode the ${info.format} audio: ${(err as Error).message}`);
   } finally {
@@ -260,4 +382,48 @@ async function openSource(bytes: Uint8Array, options: DecodeForEngineOptions): P
     if (err instanceof AudioDecodeError) throw err;
     throw new AudioDecodeError(`cannot decode the ${container}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A recording checked ({@link probeForEngine}) and ready to be decoded chunk by chunk, any number
+ * of times: what `decode` hands on has `outputs` planes per chunk (one per source channel, or one
+ * downmix).
+ */
+export interface ChunkedEngineAudio extends AudioSummary {
+  /** Planes per chunk. */
+  outputs: number;
+  /** Decode again from the start, awaiting `onChunk` for each chunk. @throws as {@link decodeForEngineChunks} */
+  decode(onChunk: EngineChunkSink): Promise<void>;
+}
+
+/**
+ * Check a recording once (a probe: no resampling, one chunk in memory) and return it ready for
+ * chunked decoding. Refusals (too long, bad rate, undecodable) come from here, before any engine work.
+ * @throws as {@link probeForEngine}
+ */
+export async function openForEngine(bytes: Uint8Array, options: DecodeForEngineOptions): Promise<ChunkedEngineAudio> {
+  const summary = await probeForEngine(bytes, options);
+  return {
+    ...summary,
+    outputs: options.channels === "downmix" ? 1 : summary.sourceChannels,
+    decode: async (onChunk) => {
+      await decodeForEngineChunks(bytes, options, onChunk);
+    },
+  };
+}
+
+/** Frames per chunk when a decoded buffer is handed on as chunks (4 s at 16 kHz). */
+const BUFFER_CHUNK_SAMPLES = 1 << 16;
+
+/** Audio already decoded whole, seen as {@link ChunkedEngineAudio} (slices of 4 s, no copies). */
+export function chunksOfDecoded(audio: EngineAudio): ChunkedEngineAudio {
+  const { channels, ...summary } = audio;
+  return {
+    ...summary,
+    outputs: channels.length,
+    decode: async (onChunk) => {
+      const length = channels[0]?.length ?? 0;
+      for (let o = 0; o < length; o += BUFFER_CHUNK_SAMPLES) await onChunk(channels.map((c) => c.subarray(o, o + BUFFER_CHUNK_SAMPLES)));
+    },
+  };
 }

@@ -74,6 +74,27 @@ export interface RecognizerStream extends EventEmitter {
   finish?(): Promise<void>;
   /** Release the decoder. Pending audio is discarded; call `flush()` first to keep it. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: audio written and not yet decoded, seconds. Engines that queue audio (PocketSphinx's
+   * worker threads) report it, so a writer faster than the engine can wait (backpressure).
+   */
+  readonly queuedSeconds?: number;
+}
+
+/**
+ * A whole recording transcribed while it is decoded, chunk by chunk, so neither side holds it
+ * whole. Open one per channel with `openRecordingTranscription` (`./recording.ts`).
+ */
+export interface RecordingTranscription {
+  /**
+   * Feed the next chunk (mono 16 kHz PCM16). Resolves once the engine has room for more: await it
+   * before decoding the next chunk. @throws Error (rejects) when the engine failed.
+   */
+  write(pcm: Int16Array): Promise<void>;
+  /** The audio is over. Resolves with the utterances in order (as `transcribe` returns them) and frees the engine's resources. */
+  finish(): Promise<EngineHypothesis[]>;
+  /** Give up (the decoding failed): frees the engine's resources, results are discarded. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** A speech-to-text engine. One instance serves many concurrent streams. */
@@ -93,6 +114,13 @@ export interface SpeechEngine {
    * hypothesis. Rejects on engine failure.
    */
   transcribe(pcm: Int16Array, options?: RecognizeOptions): Promise<EngineHypothesis[]>;
+  /**
+   * Optional: transcribe a whole recording fed in chunks, with the same results as `transcribe` on
+   * the joined audio, in memory that does not grow with its duration. Engines without it are fed
+   * through `transcribe` (the chunks joined first; see `openRecordingTranscription`).
+   * @throws Error as `transcribe` does.
+   */
+  openRecording?(options?: RecognizeOptions): Promise<RecordingTranscription>;
   /** Stop all workers and free models. */
   close(): Promise<void>;
 }

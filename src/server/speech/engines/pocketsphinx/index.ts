@@ -17,7 +17,8 @@
  *   core keeps up with about five live streams; beyond that, streams lag (audio queues in the worker).
  *   The server therefore admits two live channels per core by default (`../../admission.ts`).
  */
-import type { EngineHypothesis, RecognizeOptions, RecognizerStream, SpeechEngine } from "../engine.js";
+import type { EngineHypothesis, RecognizeOptions, RecognizerStream, RecordingTranscription, SpeechEngine } from "../engine.js";
+import { streamedRecording } from "../recording.js";
 import { decoderArgs } from "./decoder.js";
 import {
   checkInstallation,
@@ -96,6 +97,18 @@ export class PocketSphinxEngine implements SpeechEngine {
     await this.ready();
     if (pcm.length === 0) return [];
     return this.pool.transcribe(pcm.slice());
+  }
+
+  /**
+   * Transcribe a recording fed in chunks, on a stream of its own (a fresh decoder, as `transcribe`
+   * uses): the same decoder, VAD and word filter, so the same utterances as `transcribe` on the
+   * joined audio, while at most a few seconds of audio wait in the worker (`write` waits otherwise).
+   * @throws Error for a bad language, or when the engine cannot start a decoder.
+   */
+  async openRecording(options: RecognizeOptions = {}): Promise<RecordingTranscription> {
+    checkRecognizeOptions(options);
+    await this.ready();
+    return streamedRecording(await new PocketSphinxStream(this.pool).open(options.signal));
   }
 
   /** Worker threads, the decoders each holds (streams plus running transcriptions) and the audio queued for them (seconds). */
