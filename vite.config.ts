@@ -62,6 +62,11 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,
+          // Known flake (issue 7 closing note): now and then a CRM opened for SaveTranscript in a new
+          // window never answers, in roughly half the runs of all e2e files in a row and never in a
+          // file alone; a failing test prints the desktop's activity log and windows. One retry
+          // while that is found; a test that fails twice fails the run.
+          retry: 1,
           globalSetup: ["test/e2e/support/global-setup.ts"],
           sequence: { groupOrder: 1 },
         },

@@ -65,8 +65,14 @@ afterAll(async () => {
   if (mic) rmSync(mic.dir, { recursive: true, force: true });
 });
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) console.log(`browser console:\n${consoleLines.slice(-80).join("\n")}`);
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) {
+    // The recordings panel polls /v1/calls, which this server does not serve: leave its 404s out.
+    console.log(`browser console:\n${consoleLines.filter((l) => !l.includes("/v1/calls") && !l.includes("status of 404")).slice(-80).join("\n")}`);
+    const activity = await page?.getByTestId("activity").textContent().catch(() => "(none)");
+    const windows = await page?.getByTestId("app-window").evaluateAll((ws) => ws.map((w) => `${w.getAttribute("data-app-id")}: ${w.querySelector("[data-testid=app-state]")?.textContent}`)).catch(() => []);
+    console.log(`desktop activity: ${activity}\nwindows: ${JSON.stringify(windows)}`);
+  }
 });
 
 describe("call transcription to CRM, end to end", () => {

@@ -154,6 +154,9 @@ const FDC3_ERRORS: Record<string, string> = {
  * @throws Error with a readable message when the intent cannot be resolved or the result is not
  *   a valid `fdc3.transactionResult`
  */
+/** Longest wait for the saving app's title once its result is in, ms (the title is a label, not the outcome). */
+const METADATA_WAIT_MS = 1_000;
+
 export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: Transcript): Promise<SaveOutcome> {
   const checked = validateContext(transcript);
   if (!checked.valid) throw new Error(`not raising SaveTranscript: ${checked.error}`);
@@ -161,13 +164,15 @@ export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: T
   try {
     const resolution = await agent.raiseIntent(IntentName.SaveTranscript, transcript as Context);
     appId = resolution.source.appId;
-    const appTitle = await Promise.resolve()
+    // The app's title only labels the result: ask for it alongside, never let it hold the result up.
+    const metadata = Promise.resolve()
       .then(() => agent.getAppMetadata(resolution.source))
       .then(
         (m) => m?.title,
         () => undefined, // no metadata: the id is enough to report the result
       );
     const result = await resolution.getResult();
+    const appTitle = await Promise.race([metadata, new Promise<undefined>((r) => setTimeout(() => r(undefined), METADATA_WAIT_MS))]);
     if (!result || typeof (result as Channel).broadcast === "function") throw new Error("NoResultReturned");
     const valid = validateContext(result);
     if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
