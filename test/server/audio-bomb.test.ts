@@ -11,6 +11,7 @@
  * - jfk.flac (the same speech on both channels) with multichannel=true: per channel, as Deepgram
  *   answers, but transcribed once and the result repeated (item 18).
  */
+import { rssBytes } from "../support/rss";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,11 +33,6 @@ let server: ReturnType<typeof spawnTs>;
 let declared: Uint8Array;
 let hidden: Uint8Array;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error("no VmRSS");
-  return Number(m[1]) * 1024;
-}
 
 const post = (body: Uint8Array, query = "") =>
   fetch(`${base}/v1/listen${query}`, { method: "POST", body: Buffer.from(body), headers: { "content-type": "application/octet-stream" } });

@@ -10,6 +10,7 @@
  * received, so the test also checks that all of the hour reached the engine. The same hour goes
  * through the recorded-call pipeline's decode and transcribe stages in a child process too.
  */
+import { rssBytes } from "../support/rss";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,11 +38,6 @@ let flac: Uint8Array;
 let warmFlac: Uint8Array;
 let dir: string;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error("no VmRSS");
-  return Number(m[1]) * 1024;
-}
 
 /** FLAC (16-bit mono, compression 0) of `seconds` of `clip` repeated, encoded a minute at a time. */
 async function repeatedFlac(clip: Float32Array, sampleRate: number, seconds: number): Promise<Uint8Array> {

@@ -7,8 +7,9 @@
  * is not a slow request and outlives both timeouts. Before the fix Node's defaults applied
  * (headers 60 s, request 300 s, swept every 30 s): the probe saw them open after 75 s.
  */
+import { rssBytes } from "../support/rss";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,11 +29,7 @@ let child: ChildProcess;
 let port: number;
 let dataDir: string;
 
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error("no VmRSS");
-  return Number(m[1]);
-}
+const rssKiB = (pid: number) => rssBytes(pid) / 1024;
 
 beforeAll(async () => {
   port = await freePort();

@@ -5,8 +5,8 @@
  * `startSpeechServerProcess` runs this file with `node --import tsx`; run as a program, it reads
  * `PORT` and `CALLSCRIBE_MAX_LIVE_CHANNELS` (validated by `loadConfig`, role "server") and serves until killed.
  */
+import { rssBytes } from "./rss";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../src/eval/free-port";
 
@@ -57,11 +57,7 @@ export async function startSpeechServerProcess(env: Record<string, string> = {})
     pid,
     port,
     baseUrl,
-    rssMiB: () => {
-      const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
-      return Number(kb[1]) / 1024;
-    },
+    rssMiB: () => rssBytes(pid) / (1024 * 1024),
     health,
     async stop() {
       if (child.exitCode !== null) return;
