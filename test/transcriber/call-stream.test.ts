@@ -158,8 +158,31 @@ describe("openLiveCallConnection", () => {
     const { log, handlers } = recorder();
     const conn = await openLiveCallConnection({ baseUrl: base, callId: "c-1", retryDelayMs: 5 }, handlers);
     expect(await conn.waitForEnd(5000)).toBeUndefined();
-    expect(requests).toHaveLength(2);
+    expect(requests.map((r) => r.headers["last-event-id"])).toEqual([undefined, "1", undefined]); // resume, then the stored replay
     expect(log.at(-1)).toMatch(/no longer knows the call/);
+  });
+
+  it("after a drop, takes CallEnded from the stored call's replay when the call ended meanwhile", async () => {
+    const base = await fakeLiveCallServer((req, res, n) => {
+      if (n === 0) {
+        streamHead(res);
+        EVENTS.slice(0, 3).forEach((e, i) => res.write(sse(i + 1, e)));
+        return void setTimeout(() => res.destroy(), 20);
+      }
+      if (req.headers["last-event-id"]) {
+        res.writeHead(404, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ err_code: "NO_LIVE_CALL", err_msg: "not live" }));
+      }
+      streamHead(res); // the ended call, numbered afresh
+      res.write(sse(1, EVENTS[0]));
+      res.write(sse(2, EVENTS[4]));
+      res.end();
+    });
+    const { log, handlers } = recorder();
+    const conn = await openLiveCallConnection({ baseUrl: base, callId: "c-1", retryDelayMs: 5 }, handlers);
+    expect(await conn.waitForEnd(5000)).toMatchObject({ status: "done", transcript: { type: "fdc3.transcript" } });
+    expect(requests.map((r) => r.headers["last-event-id"])).toEqual([undefined, "3", undefined]);
+    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "msg Results ch0", "msg Results ch1", "reconnecting 1", "ended done"]);
   });
 
   it("reports malformed events and an interruption, and keeps going", async () => {

@@ -44,6 +44,7 @@ function controller(overrides: Partial<ControllerDeps> = {}) {
   return new TranscriberController({
     speechBaseUrl: origin,
     validate: validateContext,
+    attachToCalls: false, // microphone sessions; attaching to a call's stream: call-attach.test.ts
     openAudio: fileAudioSource(audio).open,
     now: () => new Date("2026-11-21T09:30:00.000Z"),
     ...overrides,

@@ -91,6 +91,7 @@ function controller(overrides: Partial<ControllerDeps> = {}) {
   return new TranscriberController({
     speechBaseUrl: origin,
     speechApiKey: OUR_KEY,
+    attachToCalls: false, // microphone sessions; attaching to a call's stream: call-attach.test.ts
     fetch: browserFetch,
     validate: validateContext,
     openAudio: fileAudioSource(audio).open,

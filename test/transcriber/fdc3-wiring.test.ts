@@ -94,6 +94,7 @@ async function setup(pcm = speech, paceMs = 25) {
   const source = fileAudioSource(pcm, paceMs);
   const controller = new TranscriberController({
     speechBaseUrl: origin,
+    attachToCalls: false, // microphone sessions; attaching to a call's stream: call-attach.test.ts
     validate: validateContext,
     openAudio: source.open,
     saveTranscript: (t) => saveTranscriptViaIntent(agent as any, t),

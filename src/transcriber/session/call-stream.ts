@@ -190,8 +190,9 @@ export async function openLiveCallConnection(options: LiveCallOptions, handlers:
 
   const dispatch = (msg: EventSourceMessage): void => {
     const seq = msg.id !== undefined && /^\d+$/.test(msg.id) ? Number(msg.id) : undefined;
-    if (seq !== undefined && seq <= lastSeq) return; // seen before the reconnection
-    if (seq !== undefined) lastSeq = seq;
+    // Seen before the reconnection; a stored call's replay (CallStarted, CallEnded) numbers afresh, and CallEnded comes once.
+    if (seq !== undefined && seq <= lastSeq && !(msg.event === "CallEnded" && !ended)) return;
+    if (seq !== undefined) lastSeq = Math.max(lastSeq, seq);
     let data: unknown;
     try {
       data = JSON.parse(msg.data);
@@ -227,10 +228,10 @@ export async function openLiveCallConnection(options: LiveCallOptions, handlers:
   };
 
   /** One GET; returns the response when it is an event stream, else throws (NoLiveCallError on 404). */
-  const request = async (waitSeconds: number): Promise<Response> => {
+  const request = async (waitSeconds: number, resume = true): Promise<Response> => {
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (options.apiKey) headers.authorization = `Token ${options.apiKey}`;
-    if (lastSeq > 0) headers["last-event-id"] = String(lastSeq);
+    if (resume && lastSeq > 0) headers["last-event-id"] = String(lastSeq);
     const res = await fetchImpl(`${url}?wait=${waitSeconds}`, { headers, cache: "no-store", signal: abort.signal });
     if (res.ok && (res.headers.get("content-type") ?? "").startsWith("text/event-stream") && res.body) return res;
     const err = res.ok ? { message: `answered ${res.headers.get("content-type") ?? "no content type"}, not an event stream` } : await errorOf(res);
@@ -310,7 +311,11 @@ export async function openLiveCallConnection(options: LiveCallOptions, handlers:
         await new Promise((r) => setTimeout(r, Math.min(5000, retryDelay * 2 ** (attempt - 1))));
         if (closed) return;
         try {
-          res = await request(0);
+          res = await request(0).catch(async (err: unknown) => {
+            // The call ended meanwhile: its stored replay (CallStarted, CallEnded with the transcript) starts at seq 1.
+            if (err instanceof NoLiveCallError) return request(0, false);
+            throw err;
+          });
         } catch (err) {
           if (closed) return;
           const status = (err as { status?: number }).status;

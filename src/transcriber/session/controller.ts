@@ -6,6 +6,12 @@
  * straight at Deepgram with a short-lived token our server grants for each session start
  * (`direct-grant.ts`); the browser never holds a Deepgram key.
  *
+ * A call whose audio the telephony platform streams to the server (AudioHook, Twilio, a softphone's
+ * multichannel `/v1/listen`, issue 8) is not captured here: the session attaches to the call's
+ * live results (`call-stream.ts`, `GET /v1/calls/:id/live`) and opens no microphone; without such
+ * a stream it falls back to local capture and says so. Local capture is the microphone, a browser
+ * tab, or both as two channels (`channels.ts`).
+ *
  * Framework- and FDC3-free: the audio source, the speech server address, validation and the
  * save step are injected, so the same controller runs in the browser (microphone, FDC3 agent)
  * and in Node tests (audio from a WAV file, the real speech server, the real SDK).
@@ -18,6 +24,10 @@ import { canTransition, isActive, transition, type SessionEvent, type SessionSta
 import { mergeContacts, type StartRequest } from "./start-request";
 import { TranscriptAccumulator, type ProviderInfo } from "./transcript-builder";
 import { isSpeechServerReachable, unreachableMessage } from "./reachability";
+import { NoLiveCallError, openLiveCallConnection, type LiveCallConnection, type LiveCallInfo } from "./call-stream";
+import { captureChannels, captureParties, partiesFromCall, type AudioSource, type CaptureSource, type ChannelParty } from "./channels";
+
+export type { AudioSource, CaptureSource, ChannelParty } from "./channels";
 
 /** A running audio capture. */
 export interface AudioCapture {
@@ -29,7 +39,10 @@ export interface AudioCapture {
 
 /** Callbacks an audio source reports to. */
 export interface AudioSink {
-  /** One frame of 16 kHz mono PCM16 (100 ms; the last may be shorter). */
+  /**
+   * One frame of 16 kHz PCM16 (100 ms; the last may be shorter): mono, or with `channels` > 1
+   * interleaved (`c0 c1 c0 c1 …`).
+   */
   onFrame: (pcm: Int16Array) => void;
   /** The source stopped by itself (end of file, device gone): the session stops normally. */
   onEnded: () => void;
@@ -37,8 +50,15 @@ export interface AudioSink {
   onError: (error: Error) => void;
 }
 
-/** Opens the audio source: the microphone in the browser, a file in tests. */
-export type OpenAudio = (sink: AudioSink) => Promise<AudioCapture>;
+/** What {@link OpenAudio} is asked to capture. */
+export interface OpenAudioOptions {
+  source: CaptureSource;
+  /** Interleaved channels expected in each frame ({@link captureChannels} of `source`). */
+  channels: number;
+}
+
+/** Opens the audio source: the microphone (or a tab, or both) in the browser, a file in tests. */
+export type OpenAudio = (sink: AudioSink, options: OpenAudioOptions) => Promise<AudioCapture>;
 
 /** Outcome of SaveTranscript as the UI shows it. */
 export interface SaveOutcome {
@@ -104,9 +124,21 @@ export interface ControllerDeps {
   now?: () => Date;
   /** Id generator for `transcriptId`. Default `crypto.randomUUID()`. */
   newId?: () => string;
-  /** Seconds to wait for the server's last frames after CloseStream. Default 15. */
+  /** Seconds to wait for the server's last frames after CloseStream (or a live call's `CallEnded`). Default 15. */
   finishTimeoutSeconds?: number;
+  /**
+   * A call session first looks for the call's own audio stream on the server (`GET
+   * /v1/calls/:id/live`). Default true; false: always capture locally.
+   */
+  attachToCalls?: boolean;
+  /** Seconds the server is asked to wait for a call's stream to start (`?wait=`). Default 5. */
+  callStreamWaitSeconds?: number;
+  /** Reconnection attempts of a live call's subscription after a drop. Default 5. */
+  callStreamRetries?: number;
 }
+
+/** How a live call's subscription stands. */
+export type CallStreamState = "live" | "reconnecting" | "interrupted" | "ended" | "lost";
 
 /** Immutable view of the session for the UI (a new object on every change). */
 export interface TranscriberSnapshot {
@@ -119,6 +151,16 @@ export interface TranscriberSnapshot {
   selectedLanguage: string;
   /** Connection mode picked for the next session; `direct` only applies to Deepgram models. Default `relay`. */
   selectedConnection: ConnectionMode;
+  /** What the next session captures when it has no call stream. Default `microphone`. */
+  selectedCapture: CaptureSource;
+  /** Where the current or last session's audio comes from. */
+  audioSource?: AudioSource;
+  /** What the UI says about the audio source (e.g. that a call has no stream and the microphone is used). */
+  audioNote?: string;
+  /** The parties per channel (a live call, or a tab with the microphone); undefined: one speaker. */
+  channels?: ChannelParty[];
+  /** A live call's subscription. */
+  callStream?: CallStreamState;
   /** Model the current or last session asked for (undefined: the server's default). */
   model?: string;
   /** Connection mode of the current or last session. */
@@ -163,13 +205,14 @@ export class TranscriberController {
   private readonly liveListeners = new Set<(t: Transcript) => void>();
   private accumulator: TranscriptAccumulator | undefined;
   private connection: ListenConnection | undefined;
+  private callStream: LiveCallConnection | undefined;
   private capture: AudioCapture | undefined;
   private startedAt: Date | undefined;
   private transcriptId = "";
   private stopping: Promise<Transcript> | undefined;
   private channelContact: Contact | undefined;
   private lastLiveAt = 0;
-  private readonly deps: Required<Pick<ControllerDeps, "now" | "newId" | "language" | "finishTimeoutSeconds">> & ControllerDeps;
+  private readonly deps: Required<Pick<ControllerDeps, "now" | "newId" | "language" | "finishTimeoutSeconds" | "callStreamWaitSeconds">> & ControllerDeps;
 
   constructor(deps: ControllerDeps) {
     this.deps = {
@@ -177,6 +220,7 @@ export class TranscriberController {
       newId: () => crypto.randomUUID(),
       language: "en",
       finishTimeoutSeconds: 15,
+      callStreamWaitSeconds: 5,
       ...deps,
     };
     this.snapshot = {
@@ -184,6 +228,7 @@ export class TranscriberController {
       participants: [],
       selectedLanguage: this.deps.language,
       selectedConnection: "relay",
+      selectedCapture: "microphone",
       interim: "",
       segments: [],
       finalText: "",
@@ -255,13 +300,21 @@ export class TranscriberController {
     this.update({ selectedConnection: mode === "direct" ? "direct" : "relay", offerRelay: false });
   }
 
+  /** Pick what the next session captures locally: the microphone, a browser tab, or both (two channels). */
+  selectCapture(source: CaptureSource): void {
+    this.update({ selectedCapture: source === "tab" || source === "tab+microphone" ? source : "microphone" });
+  }
+
   /** Show a notice (a refused context, a recoverable problem). Never throws. */
   notice(message: string): void {
     this.update({ notices: [...this.snapshot.notices, message].slice(-5) });
   }
 
   /**
-   * Start a session: open the live stream, then the audio (so no audio is lost), and stream.
+   * Start a session. A call with an id first looks for the call's own stream on the server
+   * (waiting `callStreamWaitSeconds` for it to start): found, the session follows it and opens no
+   * audio; not found, it captures locally like a dictation and `audioNote` says so. Local capture
+   * opens the live stream, then the audio (so no audio is lost), and streams.
    * @throws Error when a session is already active, or the server or audio cannot be opened
    *   (the status is then `error` with the message)
    */
@@ -273,6 +326,7 @@ export class TranscriberController {
     this.stopping = undefined;
     const model = options.model ?? this.snapshot.selectedModel;
     const mode = options.connection ?? this.snapshot.selectedConnection;
+    const capture = this.snapshot.selectedCapture;
     this.sessionLanguage = this.snapshot.selectedLanguage;
     this.transcriptId = this.deps.newId();
     const accumulator = new TranscriptAccumulator({
@@ -291,6 +345,10 @@ export class TranscriberController {
       connection: mode,
       offerRelay: false,
       provider: accumulator.providerInfo,
+      audioSource: undefined,
+      audioNote: undefined,
+      channels: undefined,
+      callStream: undefined,
       interim: "",
       segments: [],
       finalText: "",
@@ -300,13 +358,19 @@ export class TranscriberController {
       error: undefined,
     });
     try {
+      const serverKey = async () => this.deps.speechApiKey ?? (await this.deps.speechToken?.());
+      if (request.source === "call" && request.callId && this.deps.attachToCalls !== false) {
+        if (await this.attachToCall(accumulator, request, request.callId, await serverKey(), capture)) return;
+      }
       const target: Pick<ListenConnectionOptions, "baseUrl" | "apiKey" | "accessToken" | "serverLabel"> =
-        mode === "direct"
-          ? await this.directTarget(model)
-          : { baseUrl: this.deps.speechBaseUrl, apiKey: this.deps.speechApiKey ?? (await this.deps.speechToken?.()) };
+        mode === "direct" ? await this.directTarget(model) : { baseUrl: this.deps.speechBaseUrl, apiKey: await serverKey() };
       if (accumulator !== this.accumulator || this.snapshot.status !== "starting") throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
+      const channels = captureChannels(capture);
+      const parties = captureParties(capture);
+      if (parties) accumulator.setChannels(parties.map((p) => p.name), true);
+      this.update({ audioSource: capture, ...(parties && { channels: parties }) });
       const open = openListenConnection(
-        { ...target, model, language: this.sessionLanguage },
+        { ...target, model, language: this.sessionLanguage, channels },
         {
           onMessage: (frame) => this.onFrame(accumulator, frame),
           onClose: ({ code, reason, expected }) => {
@@ -326,15 +390,18 @@ export class TranscriberController {
       });
       const connection = this.connection;
       this.startedAt = this.deps.now(); // audio time 0 is (about) when the source opens
-      this.capture = await this.deps.openAudio({
-        onFrame: (pcm) => connection.sendAudio(pcm),
-        onEnded: () => {
-          if (accumulator === this.accumulator && this.snapshot.status === "listening") void this.stop().catch(() => undefined);
+      this.capture = await this.deps.openAudio(
+        {
+          onFrame: (pcm) => connection.sendAudio(pcm),
+          onEnded: () => {
+            if (accumulator === this.accumulator && this.snapshot.status === "listening") void this.stop().catch(() => undefined);
+          },
+          onError: (error) => {
+            if (accumulator === this.accumulator && this.active) void this.abort(`audio capture failed: ${error.message}`);
+          },
         },
-        onError: (error) => {
-          if (accumulator === this.accumulator && this.active) void this.abort(`audio capture failed: ${error.message}`);
-        },
-      });
+        { source: capture, channels },
+      );
       if (accumulator !== this.accumulator || this.snapshot.status !== "starting") {
         // The stream failed while the audio was opening (abort() ran before the capture existed).
         await this.capture?.stop().catch(() => undefined);
@@ -350,6 +417,89 @@ export class TranscriberController {
       }
       throw err instanceof Error ? err : new Error(message);
     }
+  }
+
+  /**
+   * Follow the call's own stream on the server, if it has one (or gets one within
+   * `callStreamWaitSeconds`). On success the session is `listening` with no local audio.
+   * @returns false when there is no stream (the caller captures locally; `audioNote` says why)
+   * @throws Error when the session was cancelled meanwhile
+   */
+  private async attachToCall(accumulator: TranscriptAccumulator, request: StartRequest, callId: string, apiKey: string | undefined, capture: CaptureSource): Promise<boolean> {
+    const current = () => accumulator === this.accumulator;
+    const instead = capture === "microphone" ? "using the microphone" : `using the ${capture === "tab" ? "browser tab" : "browser tab and the microphone"}`;
+    let stream: LiveCallConnection;
+    try {
+      stream = await openLiveCallConnection(
+        {
+          baseUrl: this.deps.speechBaseUrl,
+          callId,
+          apiKey,
+          waitSeconds: this.deps.callStreamWaitSeconds,
+          ...(this.deps.callStreamRetries !== undefined && { maxRetries: this.deps.callStreamRetries }),
+          ...(this.deps.fetch && { fetch: this.deps.fetch }),
+        },
+        {
+          onMessage: (frame) => this.onFrame(accumulator, frame),
+          onCall: (call) => current() && this.callDescribed(accumulator, request, call),
+          onInterrupted: (reason) => {
+            if (!current()) return;
+            this.update({ callStream: "interrupted" });
+            this.notice(`the call's audio stream dropped (${reason}); the transcript so far is kept`);
+          },
+          onEnded: (ended) => {
+            if (!current()) return;
+            this.update({ callStream: "ended" });
+            if (ended.status === "failed") this.notice(`the call's stream ended with an error${ended.reason ? ` (${ended.reason})` : ""}; the transcript so far is kept`);
+            if (this.snapshot.status === "listening") void this.stop().catch(() => undefined);
+          },
+          onReconnecting: (attempt, why) => {
+            if (!current()) return;
+            this.update({ callStream: "reconnecting" });
+            if (attempt === 1) this.notice(`lost the call's live results (${why}); reconnecting`);
+          },
+          onInvalid: (message) => current() && this.notice(message),
+          onError: (error) => {
+            if (!current() || !this.active) return;
+            this.update({ callStream: "lost" });
+            this.notice(`${error.message}; the transcript so far is kept`);
+            if (this.snapshot.status === "listening") void this.stop().catch(() => undefined);
+          },
+        },
+      );
+    } catch (err) {
+      if (!current() || this.snapshot.status !== "starting") throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
+      const why =
+        err instanceof NoLiveCallError
+          ? `no call audio stream from the telephony platform for this call; ${instead}`
+          : `could not follow the call's audio stream on the server (${err instanceof Error ? err.message : String(err)}); ${instead}`;
+      this.update({ audioNote: why });
+      this.notice(why);
+      return false;
+    }
+    if (!current() || this.snapshot.status !== "starting") {
+      stream.close();
+      throw new Error(this.snapshot.error ?? "transcription was cancelled while starting");
+    }
+    this.callStream = stream;
+    this.callDescribed(accumulator, request, stream.call);
+    const startedAt = Date.parse(stream.call.started_at ?? "");
+    // Result times count from the call's stream start.
+    this.startedAt = Number.isFinite(startedAt) ? new Date(startedAt) : this.deps.now();
+    this.fire("started", { audioSource: "call-stream", callStream: this.snapshot.callStream ?? "live", audioNote: `the call's own audio (${stream.call.source})` });
+    // The call had already ended (the server answers CallStarted and CallEnded at once), or was lost while starting.
+    if (this.snapshot.callStream === "ended" || this.snapshot.callStream === "lost") void this.stop().catch(() => undefined);
+    return true;
+  }
+
+  /** `CallStarted` / `CallUpdated`: name the channels after the call's parties. */
+  private callDescribed(accumulator: TranscriptAccumulator, request: StartRequest, call: LiveCallInfo): void {
+    const parties = partiesFromCall(call, request.participants);
+    accumulator.setChannels(
+      parties.map((p) => p.name),
+      true,
+    );
+    this.update({ channels: parties, segments: accumulator.segments });
   }
 
   /**
@@ -401,11 +551,12 @@ export class TranscriberController {
     } catch (err) {
       this.notice(`stopping: ${err instanceof Error ? err.message : String(err)}`);
     }
+    const serverTranscript = await this.finishCallStream();
     this.capture = undefined;
     this.connection = undefined;
     // What the user last saw is what gets saved: an interim the server never finalised stays.
-    if (accumulator.finish({ keepInterim: true })) this.notice("the speech server sent no final result for the last words; they are kept as shown");
-    const transcript = this.buildTranscript(accumulator);
+    if (accumulator.finish({ keepInterim: true }) && !serverTranscript) this.notice("the speech server sent no final result for the last words; they are kept as shown");
+    const transcript = serverTranscript ?? this.buildTranscript(accumulator);
     const check = this.deps.validate(transcript);
     if (!check.valid) {
       this.fire("fail", { interim: "", segments: accumulator.segments, finalText: accumulator.finalText, error: `transcript failed validation: ${check.error}` });
@@ -424,6 +575,39 @@ export class TranscriberController {
     this.emitLive(transcript);
     if (this.deps.saveTranscript && !empty) void this.save(transcript);
     return transcript;
+  }
+
+  /**
+   * A live call's end: wait (up to the finish timeout) for `CallEnded` and take the server's
+   * final transcript from it when it is valid, with the session's call id and participants where
+   * it lacks them.
+   * @returns the server's transcript; undefined without a call stream, or when none came (the
+   *   session's own, accumulated from the live results, is saved then)
+   */
+  private async finishCallStream(): Promise<Transcript | undefined> {
+    const stream = this.callStream;
+    if (!stream) return undefined;
+    const ended = await stream.waitForEnd(this.deps.finishTimeoutSeconds * 1000);
+    stream.close();
+    this.callStream = undefined;
+    if (!ended) {
+      if (this.snapshot.callStream !== "lost") this.notice(`the call's stream did not end within ${this.deps.finishTimeoutSeconds} s; the transcript received so far is kept`);
+      return undefined;
+    }
+    if (ended.transcript === undefined) return undefined;
+    const check = this.deps.validate(ended.transcript);
+    if (!check.valid) {
+      this.notice(`the server's final transcript of the call is invalid (${check.error}); the one received live is kept`);
+      return undefined;
+    }
+    const t = ended.transcript as Transcript;
+    const callId = this.snapshot.request?.callId;
+    const participants = this.snapshot.participants;
+    return {
+      ...t,
+      id: { ...t.id, ...(callId && !t.id.callId && { callId }) },
+      ...(!t.participants?.contacts?.length && participants.length > 0 && { participants: { type: "fdc3.contactList", contacts: participants } }),
+    };
   }
 
   /**
@@ -475,9 +659,12 @@ export class TranscriberController {
   private async release(): Promise<void> {
     const capture = this.capture;
     const connection = this.connection;
+    const stream = this.callStream;
     this.capture = undefined;
     this.connection = undefined;
+    this.callStream = undefined;
     connection?.abort();
+    stream?.close();
     await capture?.stop().catch(() => undefined);
   }
 

@@ -27,7 +27,7 @@ export interface ListenParams {
   language?: string;
   /** Hz. Default 16000. */
   sampleRate?: number;
-  /** Default 1. */
+  /** Interleaved channels of the PCM16 sent. Default 1; more sends `multichannel=true` (one transcript per channel). */
   channels?: number;
   /** Endpointing silence in ms. Default 300. */
   endpointing?: number;
@@ -84,6 +84,7 @@ export function listenQuery(params: ListenParams): Record<string, string | numbe
     vad_events: true,
     punctuate: true,
   };
+  if ((params.channels ?? 1) > 1) query.multichannel = true;
   if (params.model) query.model = params.model;
   return query;
 }

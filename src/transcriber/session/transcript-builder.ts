@@ -95,8 +95,20 @@ export class TranscriptAccumulator {
   /** Per channel: end of the audio covered by finals so far, seconds. */
   private readonly finalUntil = new Map<number, number>();
 
-  constructor(private readonly options: AccumulatorOptions = {}) {
+  private readonly options: AccumulatorOptions;
+
+  constructor(options: AccumulatorOptions = {}) {
+    this.options = { ...options };
     if (options.provider) this.provider = { ...options.provider };
+  }
+
+  /**
+   * Name the channels from now on (a live call's `CallStarted` / `CallUpdated`): segments closed
+   * from now on carry these speakers and, with `includeChannel`, their channel.
+   */
+  setChannels(channelSpeakers: readonly string[], includeChannel: boolean): void {
+    this.options.channelSpeakers = [...channelSpeakers];
+    this.options.includeChannel = includeChannel;
   }
 
   /** Current interim (not yet final) text; empty when none. */
