@@ -1,5 +1,5 @@
 /**
- * Composition root of the transcriber app: the controller with the microphone and the speech
+ * Composition root of the transcriber app: the controller with the microphone (or a browser tab) and the speech
  * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI
  * (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
  */
@@ -7,6 +7,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
+import { openTabAudio } from "./audio/tab";
 import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
 import { TranscriberController } from "./session/controller";
@@ -31,7 +32,8 @@ const controller = new TranscriberController({
   // With an API key on the server, the desktop host hands out short-lived listen tokens.
   speechToken: () => requestServerToken(),
   validate: validateContext,
-  openAudio: (sink) => openMicrophone(sink),
+  // The microphone, or a browser tab (with the microphone as channel 1 when chosen).
+  openAudio: (sink, { source }) => (source === "microphone" ? openMicrophone(sink) : openTabAudio({ ...sink, withMicrophone: source === "tab+microphone" })),
   saveTranscript,
 });
 

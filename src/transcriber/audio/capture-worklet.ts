@@ -1,6 +1,8 @@
 /**
  * AudioWorklet processor `callscribe-pcm16`: runs {@link CaptureCore} on the audio thread and
- * posts 100 ms frames of 16 kHz mono PCM16 to the main thread.
+ * posts 100 ms frames of 16 kHz mono PCM16 to the main thread; with `processorOptions.channels`
+ * = N > 1 it keeps the input's N channels apart ({@link MultiChannelCapture}) and posts frames
+ * interleaved `c0 c1 …` (a browser tab on channel 0, the microphone on channel 1).
  *
  * Port protocol (main ↔ worklet):
  * - worklet → main `{type: "frame", pcm: ArrayBuffer}` (Int16 samples; the buffer is transferred)
@@ -13,20 +15,27 @@
  */
 import { create } from "@alexanderolsen/libsamplerate-js/dist/libsamplerate.worklet.js";
 import { CaptureCore, type CreateConverter } from "./capture-core";
+import { MultiChannelCapture } from "./multichannel";
 
 // AudioWorkletGlobalScope globals (not in TypeScript's DOM lib).
 declare const sampleRate: number;
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
 }
-declare function registerProcessor(name: string, ctor: new () => AudioWorkletProcessor): void;
+declare function registerProcessor(name: string, ctor: new (options?: { processorOptions?: { channels?: number } }) => AudioWorkletProcessor): void;
+
+/** The part of CaptureCore and MultiChannelCapture the processor uses. */
+type Core = Pick<CaptureCore, "whenReady" | "error" | "secondsOut" | "process" | "flush">;
 
 class Pcm16CaptureProcessor extends AudioWorkletProcessor {
-  private readonly core = new CaptureCore({ inputRate: sampleRate, createConverter: create as CreateConverter });
+  private readonly core: Core;
   private done = false;
 
-  constructor() {
+  constructor(options?: { processorOptions?: { channels?: number } }) {
     super();
+    const channels = options?.processorOptions?.channels ?? 1;
+    const core = { inputRate: sampleRate, createConverter: create as CreateConverter };
+    this.core = channels > 1 ? new MultiChannelCapture({ ...core, channels }) : new CaptureCore(core);
     void this.core.whenReady().then(() => {
       if (this.core.error) this.port.postMessage({ type: "error", message: this.core.error.message });
     });

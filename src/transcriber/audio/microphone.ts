@@ -7,10 +7,7 @@
  * correlated only r = 0.63 with the file (DESIGN §8). The track comes at the device's rate
  * (Chromium's fake device: 44.1 kHz stereo) whatever we ask, so the worklet resamples.
  */
-import workletUrl from "./capture-worklet.ts?worker&url";
-
-/** The processor name registered by ./capture-worklet.ts. */
-const PROCESSOR = "callscribe-pcm16";
+import { prepareCaptureContext, startCaptureWorklet } from "./worklet-node";
 
 /** Constraints for getUserMedia: raw audio, no browser processing. */
 export const RAW_AUDIO_CONSTRAINTS: MediaStreamConstraints = {
@@ -61,29 +58,13 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
   const context = new AudioContext();
   const stopTracks = () => stream.getTracks().forEach((t) => t.stop());
   try {
-    await context.audioWorklet.addModule(workletUrl);
-    if (context.state !== "running") await resumeWithin(context, 2000);
+    await prepareCaptureContext(context);
   } catch (err) {
     stopTracks();
     await context.close().catch(() => undefined);
     throw err;
   }
-
-  const source = context.createMediaStreamSource(stream);
-  const node = new AudioWorkletNode(context, PROCESSOR, { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 2, channelCountMode: "explicit" });
-  // Chromium only pulls nodes that reach the destination; a muted gain keeps it pulled silently.
-  const mute = context.createGain();
-  mute.gain.value = 0;
-  source.connect(node).connect(mute).connect(context.destination);
-
-  let flushed: (seconds: number) => void = () => undefined;
-  const whenFlushed = new Promise<number>((resolve) => (flushed = resolve));
-  node.port.onmessage = (event: MessageEvent<{ type: string; pcm?: ArrayBuffer; seconds?: number; message?: string }>) => {
-    const msg = event.data;
-    if (msg.type === "frame" && msg.pcm) options.onFrame(new Int16Array(msg.pcm));
-    else if (msg.type === "flushed") flushed(msg.seconds ?? 0);
-    else if (msg.type === "error") options.onError?.(new Error(msg.message ?? "audio worklet failed"));
-  };
+  const worklet = startCaptureWorklet(context, context.createMediaStreamSource(stream), 1, options);
   const track = stream.getAudioTracks()[0];
   track?.addEventListener("ended", () => options.onEnded?.());
 
@@ -93,26 +74,12 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
     label: track?.label ?? "microphone",
     stop() {
       stopping ??= (async () => {
-        source.disconnect();
-        node.port.postMessage({ type: "flush" });
-        // The worklet answers within a render quantum or two while the context runs; don't hang if it was suspended.
-        const seconds = await Promise.race([whenFlushed, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
+        const seconds = await worklet.flush();
         stopTracks();
-        node.disconnect();
         await context.close().catch(() => undefined);
         return seconds;
       })();
       return stopping;
     },
   };
-}
-
-/** Resume a suspended AudioContext, or explain why it stays suspended. */
-async function resumeWithin(context: AudioContext, ms: number): Promise<void> {
-  await Promise.race([context.resume(), new Promise((r) => setTimeout(r, ms))]);
-  if ((context.state as string) !== "running") {
-    throw new Error(
-      `audio context is ${context.state}: the browser blocked audio before a user gesture; click Dictate, or allow autoplay for this app`,
-    );
-  }
 }
