@@ -28,6 +28,7 @@ import { NoLiveCallError, openLiveCallConnection, type LiveCallConnection, type 
 import { captureChannels, captureParties, partiesFromCall, type AudioSource, type CaptureSource, type ChannelParty } from "./channels";
 
 export type { AudioSource, CaptureSource, ChannelParty } from "./channels";
+export { CAPTURE_SOURCES } from "./channels";
 
 /** A running audio capture. */
 export interface AudioCapture {

@@ -10,13 +10,18 @@
  * status, `error`, or `cancelled` / `nothing-said` when not saved); also `engine-picker`, `language-picker`, `dictate`,
  * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
  * connected), `error`, `notices`; `connection-mode` (relay | direct, shown for Deepgram models
- * only) and `use-relay` (offered when direct mode failed).
+ * only) and `use-relay` (offered when direct mode failed); `audio-source-picker` (microphone,
+ * browser tab, tab + microphone), `audio-source` (`data-source`: where the session's audio comes
+ * from, with the reason, e.g. a call without its own stream), `call-stream` (`data-state`), and
+ * `lines`/`line` (`data-channel`): the final segments by party, "Alice Agent (agent): …", shown
+ * when the session has named channels (a live call's stream, or a tab with the microphone).
  */
 import { useEffect, useState, useSyncExternalStore } from "react";
 import type { TranscriberController } from "../session/controller";
+import { CAPTURE_SOURCES, type CaptureSource } from "../session/controller";
 import { CONNECTION_MODES } from "../session/direct-grant";
 import { isDeepgramChoice, languagesOf, type ModelChoice } from "../session/models";
-import { engineText, formatConfidence, formatSeconds, saveResultText } from "./format";
+import { AUDIO_SOURCE_LABELS, callStreamText, engineText, formatConfidence, formatSeconds, partyText, saveResultText } from "./format";
 
 /** How the page's desktop-agent connection stands. */
 export type AgentState = { state: "connecting" } | { state: "connected"; route: string } | { state: "failed"; error: string };
@@ -138,6 +143,21 @@ export function App({ controller, agent, models }: AppProps) {
             ))}
           </select>
         </label>
+        <label title="what a dictation, or a call without its own audio stream, captures">
+          Audio{" "}
+          <select
+            data-testid="audio-source-picker"
+            value={snap.selectedCapture}
+            disabled={!canStart}
+            onChange={(e) => controller.selectCapture(e.target.value as CaptureSource)}
+          >
+            {CAPTURE_SOURCES.map((s) => (
+              <option key={s} value={s}>
+                {AUDIO_SOURCE_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </label>
         <span className="engine" data-testid="engine" title="speech engine">
           {engineText(snap.provider, snap.model ?? snap.selectedModel)}
         </span>
@@ -160,6 +180,20 @@ export function App({ controller, agent, models }: AppProps) {
         {busy && <span className="spinner" aria-label="working" />}
       </section>
 
+      {snap.audioSource && (
+        <p className="audio-source" data-testid="audio-source" data-source={snap.audioSource}>
+          Audio: {AUDIO_SOURCE_LABELS[snap.audioSource]}
+          {snap.channels && snap.channels.length > 1 && <> — channels {snap.channels.map((p) => partyText(p.name, p.channel, snap.channels)).join(", ")}</>}
+          {snap.audioNote && <span className="audio-note"> ({snap.audioNote})</span>}
+          {snap.callStream && (
+            <span className={`call-stream call-stream-${snap.callStream}`} data-testid="call-stream" data-state={snap.callStream}>
+              {" "}
+              · {callStreamText(snap.callStream)}
+            </span>
+          )}
+        </p>
+      )}
+
       {snap.error && (
         <p className="error" role="alert" data-testid="error">
           {snap.error}
@@ -175,6 +209,15 @@ export function App({ controller, agent, models }: AppProps) {
 
       <section className="live">
         <h2>Transcript</h2>
+        {snap.channels && snap.segments.length > 0 && (
+          <ol className="lines" data-testid="lines">
+            {snap.segments.map((s, i) => (
+              <li key={i} data-testid="line" data-channel={s.channel} className={`line channel-${s.channel ?? 0}`}>
+                <span className="party">{partyText(s.speaker, s.channel, snap.channels)}</span>: <span className="line-text">{s.text}</span>
+              </li>
+            ))}
+          </ol>
+        )}
         <p className="transcript-text">
           <span className="final" data-testid="final-transcript">
             {snap.finalText}

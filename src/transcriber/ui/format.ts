@@ -1,5 +1,5 @@
 /** Display formatting for the transcriber UI (pure, unit-tested). */
-import type { SaveState } from "../session/controller";
+import type { AudioSource, CallStreamState, ChannelParty, SaveState } from "../session/controller";
 import type { ProviderInfo } from "../session/transcript-builder";
 
 /** Seconds from the start of the audio as `m:ss.s`, e.g. 62.34 → `1:02.3`. Negative or NaN → `0:00.0`. */
@@ -34,4 +34,34 @@ export function saveResultText(save: SaveState | undefined): string {
     return save.reason === "cancelled" ? "not saved — you closed the picker" : "nothing was said, so there is nothing to save";
   }
   return `error: ${save.error}`;
+}
+
+/** Labels of the capture choices and of a live call's own stream. */
+export const AUDIO_SOURCE_LABELS: Record<AudioSource, string> = {
+  microphone: "Microphone",
+  tab: "Browser tab",
+  "tab+microphone": "Tab + microphone",
+  "call-stream": "Call audio (telephony)",
+};
+
+/** A transcript line's party: `Alice Agent (agent)`; the name alone without a role, or when the name is the role. */
+export function partyText(speaker: string, channel: number | undefined, parties: readonly ChannelParty[] | undefined): string {
+  const role = parties?.find((p) => p.channel === channel)?.role;
+  return role && role.toLowerCase() !== speaker.toLowerCase() ? `${speaker} (${role})` : speaker;
+}
+
+/** The `call-stream` text: how the call's own stream stands. */
+export function callStreamText(state: CallStreamState): string {
+  switch (state) {
+    case "live":
+      return "call audio: live";
+    case "reconnecting":
+      return "call audio: reconnecting…";
+    case "interrupted":
+      return "call audio: the stream dropped; the transcript so far is kept";
+    case "ended":
+      return "call audio: the call ended";
+    case "lost":
+      return "call audio: lost; the transcript so far is kept";
+  }
 }
