@@ -552,7 +552,7 @@ export class TranscriberController {
     } catch (err) {
       this.notice(`stopping: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const serverTranscript = await this.finishCallStream();
+    const serverTranscript = await this.finishCallStream(accumulator);
     this.capture = undefined;
     this.connection = undefined;
     // What the user last saw is what gets saved: an interim the server never finalised stays.
@@ -581,11 +581,12 @@ export class TranscriberController {
   /**
    * A live call's end: wait (up to the finish timeout) for `CallEnded` and take the server's
    * final transcript from it when it is valid, with the session's call id and participants where
-   * it lacks them.
+   * it lacks them. After a failed stream the server's transcript is taken only when it holds at
+   * least the words received live (what the user saw is never lost).
    * @returns the server's transcript; undefined without a call stream, or when none came (the
    *   session's own, accumulated from the live results, is saved then)
    */
-  private async finishCallStream(): Promise<Transcript | undefined> {
+  private async finishCallStream(accumulator: TranscriptAccumulator): Promise<Transcript | undefined> {
     const stream = this.callStream;
     if (!stream) return undefined;
     const ended = await stream.waitForEnd(this.deps.finishTimeoutSeconds * 1000);
@@ -602,6 +603,11 @@ export class TranscriberController {
       return undefined;
     }
     const t = ended.transcript as Transcript;
+    const words = (segments: readonly Segment[] | undefined) => (segments ?? []).reduce((n, seg) => n + seg.text.split(/\s+/).filter(Boolean).length, 0);
+    if (ended.status === "failed" && words(t.segments) < words(accumulator.segments)) {
+      this.notice("the server's transcript of the failed stream holds fewer words than were received live; the live one is kept");
+      return undefined;
+    }
     const callId = this.snapshot.request?.callId;
     const participants = this.snapshot.participants;
     return {
