@@ -1,6 +1,6 @@
 /**
  * One app instance: a title bar (state, user channel, close) over the app's iframe. The iframe
- * is same-origin with the host, may use the microphone (`allow="microphone"`), and is named
+ * is same-origin with the host, may use the microphone and capture a tab (`allow="microphone; display-capture"`), and is named
  * after the instance so the app's FDC3 sessionStorage entry survives reloads of the frame.
  */
 import type { AppInstance, DesktopAgentHost } from "../DesktopAgentHost";
@@ -38,7 +38,7 @@ export function AppWindow({ instance, host }: { instance: AppInstance; host: Des
         src={instance.url}
         name={`fdc3-instance-${instance.instanceId}`}
         title={instance.title}
-        allow="microphone"
+        allow="microphone; display-capture"
         data-app-id={instance.appId}
         data-instance-id={instance.instanceId}
       />
