@@ -4,7 +4,9 @@
  * the `fdc3.contact` first. "Transcribe" raises `StartTranscription` with the `fdc3.call` and
  * shows the live `fdc3.transcript` updates from the private channel the transcriber returns.
  * "Hang up" broadcasts the `ended` call and raises `StopTranscription` at the same transcriber.
- * No audio flows through this demo: the transcriber listens to the microphone.
+ * No audio flows through this demo: the transcriber listens to the call's own stream on the
+ * server when the telephony side streams one, else the microphone. A live transcript whose
+ * segments carry channels (a two-party call) is shown line by line with each party's name.
  */
 import { useEffect, useRef, useState } from "react";
 import type { AppIdentifier, Channel, DesktopAgent, Listener, PrivateChannel } from "@finos/fdc3";
@@ -25,6 +27,13 @@ type Transcription =
 
 function isPrivateChannel(x: unknown): x is PrivateChannel {
   return typeof x === "object" && x !== null && (x as Channel).type === "private";
+}
+
+/** What the softphone shows of a live transcript: "Name: text" lines when the segments have channels (both parties), else the text. */
+function liveText(t: { text?: unknown; segments?: { speaker: string; channel?: number; text: string }[] }): string {
+  const segments = t.segments ?? [];
+  if (segments.length > 0 && segments.some((s) => s.channel !== undefined)) return segments.map((s) => `${s.speaker}: ${s.text}`).join("\n");
+  return String(t.text ?? "");
 }
 
 /** The demo softphone app: places calls and starts / stops their transcription over FDC3. */
@@ -88,7 +97,7 @@ export function Softphone() {
       if (isPrivateChannel(result)) {
         liveListener.current = await result.addContextListener("fdc3.transcript", (ctx) => {
           const checked = validateContext(ctx);
-          if (checked.valid) setLive(String((ctx as { text?: unknown }).text ?? ""));
+          if (checked.valid) setLive(liveText(ctx as { text?: unknown; segments?: { speaker: string; channel?: number; text: string }[] }));
           else setError(`the transcriber sent an invalid live transcript: ${checked.error}`);
         });
       }
@@ -193,7 +202,7 @@ export function Softphone() {
         {transcription.status === "stopped" && `Transcription stopped (${transcription.by.appId})`}
       </div>
       {live && (
-        <div className="card" data-testid="live-transcript">
+        <div className="card" data-testid="live-transcript" style={{ whiteSpace: "pre-line" }}>
           {live}
         </div>
       )}
