@@ -21,6 +21,8 @@ import type { LiveFlowLimits, LiveSession } from "./speech/live-session";
 import { errorHandler, notFoundHandler } from "./errors";
 import { listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
 import { tokenRoutes } from "./token-route";
+import { audiohookRoutes, type AudiohookRouteOptions } from "./telephony/audiohook/route";
+import type { AudiohookSession } from "./telephony/audiohook/session";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -81,6 +83,12 @@ export interface BuildServerOptions {
   maxChannelsPerSession?: number;
   /** Throttling of live audio sent ahead of real time. Default `DEFAULT_FLOW_LIMITS` (`speech/live-session.ts`). */
   liveFlow?: LiveFlowLimits;
+  /**
+   * Genesys AudioHook ingress at `GET /v1/audiohook` (`telephony/audiohook/route.ts`): `apiKey`
+   * (CALLSCRIBE_AUDIOHOOK_API_KEY; unset: 503), `clientSecret` (decoded
+   * CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: signatures required), `openCall` (the live-call hub), limits.
+   */
+  audiohook?: Omit<AudiohookRouteOptions, "sessions">;
 }
 
 declare module "fastify" {
@@ -89,6 +97,8 @@ declare module "fastify" {
     listenSessions: Set<LiveSession>;
     /** Live channels admitted and the limit. */
     liveAdmission: ChannelAdmission;
+    /** AudioHook sessions whose socket is open. */
+    audiohookSessions: Set<AudiohookSession>;
   }
 }
 
@@ -194,6 +204,10 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     maxChannelsPerSession: options.maxChannelsPerSession ?? MAX_CHANNELS_PER_SESSION,
     flow: options.liveFlow,
   });
+
+  const audiohookSessions = new Set<AudiohookSession>();
+  app.decorate("audiohookSessions", audiohookSessions);
+  app.register(audiohookRoutes, { ...options.audiohook, sessions: audiohookSessions });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.

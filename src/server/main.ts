@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
     maxLiveChannels: config.maxLiveChannels,
+    audiohook: config.audiohook,
   });
 
   let pipeline: Pipeline | undefined;

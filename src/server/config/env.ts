@@ -16,6 +16,8 @@
  * | CALLSCRIBE_REQUEST_TIMEOUT_SECONDS | longest wait for a whole request (headers and body), 1..86400 | 120 |
  * | CALLSCRIBE_STATIC_DIR | built web pages (Vite `dist/`) to serve at `/`; must be a directory | unset |
  * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
+ * | CALLSCRIBE_AUDIOHOOK_API_KEY | the API key Genesys Cloud AudioHook sends in `X-API-KEY` to `GET /v1/audiohook` (at least 8 characters, no spaces) | unset: the route answers 503 |
+ * | CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET | the AudioHook integration's client secret, base64 of 16–512 bytes: the upgrade must carry an HTTP Message Signature made with it; needs CALLSCRIBE_AUDIOHOOK_API_KEY | unset: API key only |
  * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
  * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds, 1–86400; longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
@@ -125,6 +127,7 @@ function notAFile(value: unknown, cwd: string): string | undefined {
 }
 
 const RULE = {
+  audiohookSecret: "the base64 of a 16 to 512 byte secret (the AudioHook integration's client secret)",
   webhookSecret: "`whsec_` followed by the base64 of a 24 to 64 byte secret (Standard Webhooks)",
   allowedHosts: "a comma-separated list of host names or host:port pairs, e.g. recorder.example.com,10.0.0.5:8080",
   allowedAddresses: "a comma-separated list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8,fd00::/8",
@@ -170,6 +173,17 @@ export const VARIABLES = {
     },
   },
   CALLSCRIBE_LOG_LEVEL: { schema: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }, rule: "one of fatal, error, warn, info, debug, trace, silent", sections: ["server"] },
+  CALLSCRIBE_AUDIOHOOK_API_KEY: { schema: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" }, rule: "at least 8 characters without spaces", sections: ["server"], secret: true },
+  CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: {
+    schema: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]+={0,2}$" },
+    rule: RULE.audiohookSecret,
+    sections: ["server"],
+    secret: true,
+    check: (value) => {
+      const bytes = Buffer.from(String(value), "base64").length;
+      return bytes < 16 || bytes > 512 ? `must be ${RULE.audiohookSecret} (it decodes to ${bytes} bytes)` : undefined;
+    },
+  },
   CALLSCRIBE_MAX_LIVE_CHANNELS: { schema: { type: "integer", minimum: 1, maximum: 10000 }, rule: "an integer from 1 to 10000", sections: ["server"] },
   // Both `POST /v1/listen` and the recorded-call pipeline.
   CALLSCRIBE_MAX_AUDIO_SECONDS: { schema: SECONDS(1, 86_400), rule: "a whole number of seconds from 1 to 86400", sections: ["server", "pipeline"] },

@@ -38,6 +38,8 @@ export interface ServerConfig {
   maxAudioSeconds: number;
   /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
   maxLiveChannels?: number;
+  /** Genesys AudioHook ingress (`GET /v1/audiohook`); undefined: off (503). */
+  audiohook?: { apiKey: string; clientSecret?: Buffer };
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -209,7 +211,21 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
     logLevel: (v.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     maxLiveChannels: v.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
+    audiohook: audiohookSettings(v),
   };
+}
+
+function audiohookSettings(v: EnvValues): ServerConfig["audiohook"] {
+  const apiKey = v.CALLSCRIBE_AUDIOHOOK_API_KEY as string | undefined;
+  const secret = v.CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET as string | undefined;
+  if (secret !== undefined && apiKey === undefined) {
+    throw new ConfigError(
+      "CALLSCRIBE_AUDIOHOOK_API_KEY",
+      "Missing environment variable CALLSCRIBE_AUDIOHOOK_API_KEY: CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET is the secret of an AudioHook API key, set both (or neither).",
+    );
+  }
+  if (apiKey === undefined) return undefined;
+  return { apiKey, ...(secret !== undefined && { clientSecret: Buffer.from(secret, "base64") }) };
 }
 
 function engineSection(v: EnvValues, cwd: string): EngineConfig {
