@@ -36,6 +36,8 @@ const INVALID: Record<VariableName, string> = {
   CALLSCRIBE_LOG_LEVEL: "loud",
   CALLSCRIBE_AUDIOHOOK_API_KEY: "has space in it",
   CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: "c2hvcnQ=",
+  CALLSCRIBE_DEMO_PBX: "yes",
+  CALLSCRIBE_CORPUS_DIR: aFile,
   CALLSCRIBE_MAX_LIVE_CHANNELS: "lots",
   CALLSCRIBE_MAX_AUDIO_SECONDS: "4h",
   CALLSCRIBE_MODELS_DIR: aFile,
@@ -164,6 +166,16 @@ describe("rules across variables and roles, all in loadConfig", () => {
     expect(c.server.audiohook?.apiKey).toBe("ah-key-123456");
     expect(c.server.audiohook?.clientSecret?.equals(secret)).toBe(true);
     expect(loadConfig(base("server"), { role: "server" }).server.audiohook).toBeUndefined();
+  });
+
+  it("the demo PBX is on with the pages unless CALLSCRIBE_DEMO_PBX says otherwise; its corpus folder resolves", () => {
+    const server = (env: NodeJS.ProcessEnv) => loadConfig({ ...base("server"), ...env }, { role: "server", cwd: tmp }).server;
+    expect(server({}).demoPbx.enabled).toBe(false);
+    expect(server({ CALLSCRIBE_STATIC_DIR: tmp }).demoPbx.enabled).toBe(true);
+    expect(server({ CALLSCRIBE_STATIC_DIR: tmp, CALLSCRIBE_DEMO_PBX: "off" }).demoPbx.enabled).toBe(false);
+    expect(server({ CALLSCRIBE_DEMO_PBX: "on" }).demoPbx.enabled).toBe(true);
+    expect(server({ CALLSCRIBE_CORPUS_DIR: "corpus-here" }).demoPbx.corpusDir).toBe(join(tmp, "corpus-here"));
+    expect(server({}).demoPbx.corpusDir).toBe(resolve(REPO_ROOT, "..", "shared", "corpus"));
   });
 
   it("creates nothing on disk; the boot step makes the data dir and the key, naming the path on failure", () => {

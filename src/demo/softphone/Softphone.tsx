@@ -4,7 +4,12 @@
  * the `fdc3.contact` first. "Transcribe" raises `StartTranscription` with the `fdc3.call` and
  * shows the live `fdc3.transcript` updates from the private channel the transcriber returns.
  * "Hang up" broadcasts the `ended` call and raises `StopTranscription` at the same transcriber.
- * No audio flows through this demo: the transcriber listens to the microphone.
+ *
+ * The call's audio: when a call connects, the softphone asks the server's demo PBX to stream it
+ * (`demoPbx.ts`): a two-party call over AudioHook under the call's id, which the transcriber
+ * attaches to; the softphone says whether that works and, if not, why (then the transcriber
+ * listens to the microphone). "Transcribe" waits for the PBX's answer, so the live call exists
+ * when StartTranscription is raised; "Hang up" stops the PBX's stream first.
  */
 import { useEffect, useRef, useState } from "react";
 import type { AppIdentifier, Channel, DesktopAgent, Listener, PrivateChannel } from "@finos/fdc3";
@@ -12,6 +17,7 @@ import { IntentName, validateContext } from "../../contracts";
 import { errorText, useFdc3 } from "../shared/useFdc3";
 import { callContext, contactContext, type PhoneCall } from "./callContext";
 import { DEMO_CONTACTS, type DemoContact } from "./contacts";
+import { startDemoStream, stopDemoStream, type PbxState } from "./demoPbx";
 
 /** How long an outbound call rings before the (simulated) other side answers (ms). */
 const RING_MS = 1_500;
@@ -38,6 +44,9 @@ export function Softphone() {
   const [error, setError] = useState<string | null>(null);
   const liveListener = useRef<Listener | null>(null);
   const ringTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const [pbx, setPbx] = useState<PbxState>({ status: "idle" });
+  /** The pending PBX request of the current call (Transcribe waits for it). */
+  const pbxStart = useRef<Promise<PbxState> | null>(null);
 
   useEffect(() => () => clearTimeout(ringTimer.current), []);
 
@@ -52,15 +61,28 @@ export function Softphone() {
     }
   }
 
+  /** The call connected: ask the demo PBX to stream it. */
+  function connected(next: PhoneCall): void {
+    setPbx({ status: "starting" });
+    const started = startDemoStream(location.origin, next);
+    pbxStart.current = started;
+    void started.then((state) => {
+      if (pbxStart.current === started) setPbx(state);
+    });
+  }
+
   function dial(): void {
     if (!agent) return;
     setError(null);
     setLive("");
     setTranscription({ status: "idle" });
+    setPbx({ status: "idle" });
     const ringing: PhoneCall = { callId: crypto.randomUUID(), direction: "outbound", state: "ringing", contact };
     void publish(agent, ringing, true);
     ringTimer.current = setTimeout(() => {
-      void publish(agent, { ...ringing, state: "connected", startTime: new Date().toISOString() }, false);
+      const next: PhoneCall = { ...ringing, state: "connected", startTime: new Date().toISOString() };
+      void publish(agent, next, false);
+      connected(next);
     }, RING_MS);
   }
 
@@ -69,18 +91,23 @@ export function Softphone() {
     setError(null);
     setLive("");
     setTranscription({ status: "idle" });
+    setPbx({ status: "idle" });
     void publish(agent, { callId: crypto.randomUUID(), direction: "inbound", state: "ringing", contact }, true);
   }
 
   function answer(): void {
     if (!agent || !call) return;
-    void publish(agent, { ...call, state: "connected", startTime: new Date().toISOString() }, false);
+    const next: PhoneCall = { ...call, state: "connected", startTime: new Date().toISOString() };
+    void publish(agent, next, false);
+    connected(next);
   }
 
   async function transcribe(): Promise<void> {
     if (!agent || !call || call.state !== "connected") return;
     setError(null);
     setTranscription({ status: "starting" });
+    // The live call exists once the PBX answered (or the PBX said why not: then the microphone).
+    await pbxStart.current;
     try {
       const resolution = await agent.raiseIntent(IntentName.StartTranscription, callContext(call));
       setTranscription({ status: "running", by: resolution.source });
@@ -101,9 +128,18 @@ export function Softphone() {
   async function hangUp(): Promise<void> {
     if (!agent || !call) return;
     clearTimeout(ringTimer.current);
+    // Hang up the PBX's stream first (its close ends the live call), then tell the desktop.
+    const pending = pbxStart.current;
+    pbxStart.current = null;
+    const pbxStopped = pending
+      ? pending.then((state) => (state.status === "streaming" ? stopDemoStream(location.origin, call.callId) : state)).then(setPbx)
+      : Promise.resolve();
     const ended: PhoneCall = { ...call, state: "ended", endTime: new Date().toISOString() };
     await publish(agent, ended, false);
-    if (transcription.status !== "running") return;
+    if (transcription.status !== "running") {
+      await pbxStopped;
+      return;
+    }
     const by = transcription.by;
     setTranscription({ status: "stopping", by });
     try {
@@ -120,6 +156,7 @@ export function Softphone() {
     } finally {
       void liveListener.current?.unsubscribe()?.catch(() => undefined); // the channel may already be gone
       liveListener.current = null;
+      await pbxStopped;
     }
   }
 
@@ -183,6 +220,16 @@ export function Softphone() {
               Hang up
             </button>
           </div>
+        </div>
+      )}
+      {pbx.status !== "idle" && (
+        <div className={pbx.status === "unavailable" ? "muted warning" : "muted"} data-testid="pbx-status" data-status={pbx.status} title={pbx.status === "unavailable" ? pbx.detail : undefined}>
+          {pbx.status === "starting" ? "Asking the demo PBX to stream the call…" : pbx.message}
+          {pbx.status === "unavailable" && pbx.detail && (
+            <div className="muted" data-testid="pbx-detail">
+              {pbx.detail}
+            </div>
+          )}
         </div>
       )}
       <div className="muted" data-testid="transcription-status">

@@ -18,6 +18,8 @@
  * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
  * | CALLSCRIBE_AUDIOHOOK_API_KEY | the API key Genesys Cloud AudioHook sends in `X-API-KEY` to `GET /v1/audiohook` (at least 8 characters, no spaces) | unset: the route answers 503 |
  * | CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET | the AudioHook integration's client secret, base64 of 16–512 bytes: the upgrade must carry an HTTP Message Signature made with it; needs CALLSCRIBE_AUDIOHOOK_API_KEY | unset: API key only |
+ * | CALLSCRIBE_DEMO_PBX | `on` or `off`: the demo PBX, which streams a two-party corpus call over AudioHook into the server when the demo softphone connects a call (`telephony/demo-pbx/`) | on when CALLSCRIBE_STATIC_DIR is set (`npm start`), else off |
+ * | CALLSCRIBE_CORPUS_DIR | the speech corpus (the demo PBX's call audio; tests and benchmarks read it too) | `../shared/corpus` beside the repository |
  * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
  * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds, 1–86400; longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
@@ -184,6 +186,8 @@ export const VARIABLES = {
       return bytes < 16 || bytes > 512 ? `must be ${RULE.audiohookSecret} (it decodes to ${bytes} bytes)` : undefined;
     },
   },
+  CALLSCRIBE_DEMO_PBX: { schema: { enum: ["on", "off"] }, rule: "on or off", sections: ["server"] },
+  CALLSCRIBE_CORPUS_DIR: { schema: { type: "string", minLength: 1 }, rule: "a folder path", sections: ["server"], check: notAFile },
   CALLSCRIBE_MAX_LIVE_CHANNELS: { schema: { type: "integer", minimum: 1, maximum: 10000 }, rule: "an integer from 1 to 10000", sections: ["server"] },
   // Both `POST /v1/listen` and the recorded-call pipeline.
   CALLSCRIBE_MAX_AUDIO_SECONDS: { schema: SECONDS(1, 86_400), rule: "a whole number of seconds from 1 to 86400", sections: ["server", "pipeline"] },

@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "../speech/audio/limits";
 import { defaultModelsDir } from "../speech/engines/whisper/models";
+import { defaultCorpusDir } from "../../eval/corpus";
 import { ConfigError } from "./error";
 import { decodeKey, invalid, readEnv, splitList, type EnvValues, type Section } from "./env";
 
@@ -40,6 +41,8 @@ export interface ServerConfig {
   maxLiveChannels?: number;
   /** Genesys AudioHook ingress (`GET /v1/audiohook`); undefined: off (503). */
   audiohook?: { apiKey: string; clientSecret?: Buffer };
+  /** The demo PBX (`telephony/demo-pbx/`): on with the pages unless CALLSCRIBE_DEMO_PBX=off; `corpusDir` absolute. */
+  demoPbx: { enabled: boolean; corpusDir: string };
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -212,6 +215,10 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     maxLiveChannels: v.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
     audiohook: audiohookSettings(v),
+    demoPbx: {
+      enabled: v.CALLSCRIBE_DEMO_PBX !== undefined ? v.CALLSCRIBE_DEMO_PBX === "on" : v.CALLSCRIBE_STATIC_DIR !== undefined,
+      corpusDir: v.CALLSCRIBE_CORPUS_DIR !== undefined ? resolve(cwd, String(v.CALLSCRIBE_CORPUS_DIR)) : defaultCorpusDir(),
+    },
   };
 }
 

@@ -65,7 +65,7 @@ export async function demoPbxRoutes(app: FastifyInstance, opts: { pbx: DemoPbx }
       if (err instanceof DemoPbxBusyError) return reply.code(503).header("retry-after", "10").send(errorBody(request, "TOO_MANY_DEMO_CALLS", err.message));
       if (err instanceof DemoAudioUnavailableError) {
         request.log.warn({ reason: err.message }, "demo PBX has no call audio; the transcriber will use the microphone");
-        return reply.code(503).send(errorBody(request, "NO_DEMO_AUDIO", `No demo audio (${err.message}); the transcriber will use the microphone.`));
+        return reply.code(503).send(errorBody(request, "NO_DEMO_AUDIO", `No demo audio: ${err.message}. The transcriber will use the microphone.`));
       }
       if (err instanceof AudioHookClientError) {
         request.log.warn({ reason: err.message }, "demo PBX stream refused");
