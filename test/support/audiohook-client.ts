@@ -87,7 +87,7 @@ export function signatureHeaders(url: URL, headers: Record<string, string>, apiK
 }
 
 /** A PCMU 8 kHz media offer. */
-export const pcmu = (channels: string[]) => ({ type: "audio", format: "PCMU", channels, rate: 8000 });
+export const pcmu = (channels: ("external" | "internal")[]) => ({ type: "audio" as const, format: "PCMU", channels, rate: 8000 });
 
 /** One AudioHook client connection. */
 export class AudiohookTestClient {

@@ -128,6 +128,12 @@ export class AudiohookSession {
     const parsed = parseClientMessage(typeof frame === "string" ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("utf8"));
     if (!parsed.ok) return this.fail(parsed.error);
     const m = parsed.message;
+    if (this.state === "disconnecting") {
+      // After our disconnect only the client's close matters; the message that caused it may have broken the numbering.
+      this.clientseq = m.seq;
+      if (m.type === "close") void this.onClose(m.parameters.reason);
+      return;
+    }
     if (m.seq !== this.clientseq + 1) return this.fail(`invalid seq ${m.seq}: expected ${this.clientseq + 1} (client seq numbers go 1, 2, 3, …)`);
     this.clientseq = m.seq;
     if (m.serverseq > this.seq) return this.fail(`invalid serverseq ${m.serverseq}: the server has sent only ${this.seq} messages`);
@@ -196,7 +202,6 @@ export class AudiohookSession {
   // ---- messages ----------------------------------------------------------------------------
 
   private dispatch(m: ClientMessage): void {
-    if (this.state === "disconnecting" && m.type !== "close" && m.type !== "ping") return; // the client has not seen our disconnect yet
     switch (m.type) {
       case "open":
         return void this.onOpen(m);
