@@ -53,7 +53,9 @@ export async function demoPbxRoutes(app: FastifyInstance, opts: { pbx: DemoPbx }
     const body = request.body;
     if (!validateCall(body)) {
       const err = validateCall.errors![0]!;
-      const field = (err.instancePath.replace(/^\//, "").replace(/\//g, ".") || (err.params as { missingProperty?: string }).missingProperty) ?? undefined;
+      const path = err.instancePath.split("/").filter(Boolean);
+      const missing = (err.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ?? (err.params as { additionalProperty?: string }).additionalProperty;
+      const field = [...path, ...(missing ? [missing] : [])].join(".") || undefined;
       const what = err.keyword === "pattern" && field === "callId" ? "must be a UUID" : (err.message ?? "is invalid");
       return reply.code(400).send(errorBody(request, "INVALID_REQUEST", `Body must be {"callId": "<uuid>", "contact": {"name", "phoneNumber"}}: ${field || "body"} ${what}.`, { field }));
     }
