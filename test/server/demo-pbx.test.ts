@@ -138,6 +138,9 @@ describe("the demo PBX streams a connected call over AudioHook into its own serv
     const got = await written(main, callId);
     expect(Buffer.compare(got, Buffer.from(agentFirst.subarray(0, got.length)))).toBe(0);
     expect(main.pbx.activeCalls).toBe(1);
+    const live = await fetch(`${main.base}/v1/demo/pbx/calls/${callId}`, { headers: { authorization: `Token ${token}` } });
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ call_id: callId, state: "streaming" });
 
     // One stream per call id.
     const again = await post(main, { callId, contact: JANE }, token);
@@ -154,6 +157,7 @@ describe("the demo PBX streams a connected call over AudioHook into its own serv
     expect(call.ended).toBe("end");
     expect(main.pbx.activeCalls).toBe(0);
     expect((await hangUp(main, callId, token)).status).toBe(404);
+    expect((await fetch(`${main.base}/v1/demo/pbx/calls/${callId}`, { headers: { authorization: `Token ${token}` } })).status).toBe(404);
   }, 30_000);
 
   it("plays a call to its end and then closes by itself", async () => {

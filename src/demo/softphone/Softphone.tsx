@@ -17,10 +17,12 @@ import { IntentName, validateContext } from "../../contracts";
 import { errorText, useFdc3 } from "../shared/useFdc3";
 import { callContext, contactContext, type PhoneCall } from "./callContext";
 import { DEMO_CONTACTS, type DemoContact } from "./contacts";
-import { startDemoStream, stopDemoStream, type PbxState } from "./demoPbx";
+import { demoStreamActive, startDemoStream, stopDemoStream, type PbxState } from "./demoPbx";
 
 /** How long an outbound call rings before the (simulated) other side answers (ms). */
 const RING_MS = 1_500;
+/** How often the softphone asks whether the demo PBX still streams the call (ms). */
+const PBX_POLL_MS = 2_000;
 
 type Transcription =
   | { status: "idle" }
@@ -49,6 +51,18 @@ export function Softphone() {
   const pbxStart = useRef<Promise<PbxState> | null>(null);
 
   useEffect(() => () => clearTimeout(ringTimer.current), []);
+
+  // While the PBX streams, notice when the call audio is over (the PBX closed the stream).
+  const streamingCallId = pbx.status === "streaming" ? call?.callId : undefined;
+  useEffect(() => {
+    if (!streamingCallId) return;
+    const timer = setInterval(() => {
+      void demoStreamActive(location.origin, streamingCallId).then((active) => {
+        if (!active) setPbx((p) => (p.status === "streaming" ? { status: "stopped", message: "Demo PBX: the call audio ended" } : p));
+      });
+    }, PBX_POLL_MS);
+    return () => clearInterval(timer);
+  }, [streamingCallId]);
 
   /** Broadcast the call (and, when it starts ringing, the contact) on the user channel. */
   async function publish(fdc3: DesktopAgent, next: PhoneCall, withContact: boolean): Promise<void> {

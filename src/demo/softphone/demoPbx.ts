@@ -76,3 +76,16 @@ export async function stopDemoStream(baseUrl: string, callId: string): Promise<P
     return { status: "stopped", message: `Demo PBX: hang-up failed (${e instanceof Error ? e.message : String(e)})` };
   }
 }
+
+/**
+ * Whether the PBX still streams the call (`GET /v1/demo/pbx/calls/:id`).
+ * @returns false once it ended (404), true while it streams or when the server cannot say
+ */
+export async function demoStreamActive(baseUrl: string, callId: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/v1/demo/pbx/calls/${encodeURIComponent(callId)}`, { headers: await authHeaders(), cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return res.status !== 404;
+  } catch {
+    return true;
+  }
+}

@@ -9,6 +9,8 @@
  *   `INVALID_REQUEST` (with `field`), 409 `CALL_ALREADY_STREAMING`, 503 `TOO_MANY_DEMO_CALLS`
  *   (`Retry-After`), 503 `NO_DEMO_AUDIO` (no corpus: the transcriber uses the microphone), 502
  *   `AUDIOHOOK_REFUSED` (the server's AudioHook route did not take the stream: its reason).
+ * - `GET /v1/demo/pbx/calls/:id` → 200 the status of a call streaming now, 404 `NO_DEMO_CALL` once it
+ *   ended (the softphone polls it to say when the call audio is over).
  * - `DELETE /v1/demo/pbx/calls/:id` → 200 the final status (the session is closed at once), 404
  *   `NO_DEMO_CALL` when it does not stream.
  */
@@ -75,6 +77,12 @@ export async function demoPbxRoutes(app: FastifyInstance, opts: { pbx: DemoPbx }
       }
       throw err;
     }
+  });
+
+  app.get<{ Params: { id: string } }>("/v1/demo/pbx/calls/:id", { config }, async (request, reply) => {
+    const status = new RegExp(UUID).test(request.params.id) ? pbx.status(request.params.id) : undefined;
+    if (!status) return reply.code(404).send(errorBody(request, "NO_DEMO_CALL", "The demo PBX does not stream that call (it ended or never started)."));
+    return status;
   });
 
   app.delete<{ Params: { id: string } }>("/v1/demo/pbx/calls/:id", { config }, async (request, reply) => {
