@@ -197,7 +197,8 @@ export class AudioHookClient {
         } catch {
           // not JSON: the text as is
         }
-        this.fail(new AudioHookClientError(`the AudioHook server refused the connection (HTTP ${res.statusCode}${why ? `: ${why.slice(0, 300)}` : ""})`, res.statusCode));
+        why = why.slice(0, 300).replace(/\.$/, "");
+        this.fail(new AudioHookClientError(`the AudioHook server refused the connection (HTTP ${res.statusCode}${why ? `: ${why}` : ""})`, res.statusCode));
       });
     });
     this.ws.on("open", () => {
