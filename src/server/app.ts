@@ -152,7 +152,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const admission = new ChannelAdmission(options.maxLiveChannels ?? defaultMaxLiveChannels());
   app.decorate("liveAdmission", admission);
 
+  const audiohookSessions = new Set<AudiohookSession>();
   app.register(fastifyWebsocket, {
+    // AudioHook sessions say goodbye (`disconnect`) before the sockets close (the default only closes them).
+    preClose: async function (this: FastifyInstance) {
+      await Promise.all([...audiohookSessions].map((s) => s.shutdown()));
+      for (const client of this.websocketServer.clients) client.close();
+    },
     options: {
       handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
       maxPayload: options.maxFrameBytes ?? 8 * 1024 * 1024,
@@ -205,7 +211,6 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     flow: options.liveFlow,
   });
 
-  const audiohookSessions = new Set<AudiohookSession>();
   app.decorate("audiohookSessions", audiohookSessions);
   app.register(audiohookRoutes, { ...options.audiohook, sessions: audiohookSessions });
 

@@ -310,6 +310,20 @@ describe("bad input: a clear reason, the call kept, the server serving", () => {
     await stillServes();
   });
 
+  it("server shutdown: every session gets disconnect (server shutting down), its call interrupted and kept", async () => {
+    const own = startTestCalls();
+    const s = await startServer({ engine: server.engine, audiohook: { apiKey: API_KEY, limits: LIMITS, openCall: own.openCall } });
+    const conversationId = randomUUID();
+    const c = await connect({}, s);
+    await c.open({ conversationId });
+    c.sendAudio(stereo(0.2));
+    await expect.poll(() => own.count()).toBe(1);
+    await s.app.close();
+    expect((await c.next("disconnect")).parameters).toEqual({ reason: "error", info: "server shutting down" });
+    expect((await own.opened(conversationId)).ended).toBe("interrupt: server shutting down");
+    expect((await c.closed!).code).toBe(1001);
+  });
+
   it("a socket dropped mid-call interrupts the call", async () => {
     const conversationId = randomUUID();
     const c = await connect();

@@ -14,8 +14,10 @@ export interface RecordedCall {
   updates: Partial<LiveCallMetadata>[];
   /** `end`, or `interrupt: <reason>`, once finished. */
   ended?: string;
-  /** Publish an event to the session's listeners (fake transcription only). */
-  emit(event: LiveCallEvent): void;
+  /** Every event the call published, in order. */
+  events: LiveCallEvent[];
+  /** The first event (so far or to come) of `type`. */
+  event<T extends LiveCallEvent["type"]>(type: T, timeoutMs?: number): Promise<Extract<LiveCallEvent, { type: T }>>;
 }
 
 export interface TestCalls {
@@ -49,8 +51,31 @@ export function startTestCalls(inner?: OpenCall): TestCalls {
     if (!inner && live.has(start.callId)) throw new CallAlreadyStreamingError(start.callId);
     const t = inner ? await inner(start) : fakeTranscription(start.callId);
     live.add(start.callId);
-    const listeners = new Set<(e: LiveCallEvent) => void>();
-    const rec: RecordedCall = { start, writes: [], updates: [], emit: (e) => listeners.forEach((l) => l(e)) };
+    const events: LiveCallEvent[] = [];
+    const waiters = new Set<() => void>();
+    t.onEvent((e) => {
+      events.push(e);
+      waiters.forEach((w) => w());
+    });
+    const rec: RecordedCall = {
+      start,
+      writes: [],
+      updates: [],
+      events,
+      event: (type, timeoutMs = 120_000) =>
+        new Promise((resolve, reject) => {
+          const check = () => {
+            const e = events.find((x) => x.type === type);
+            if (!e) return false;
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(e as never);
+            return true;
+          };
+          const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`no ${type} event within ${timeoutMs} ms`))), timeoutMs);
+          if (!check()) waiters.add(check);
+        }),
+    };
     calls.set(start.callId, rec);
     const finish = (how: string) => {
       rec.ended ??= how;
@@ -62,11 +87,7 @@ export function startTestCalls(inner?: OpenCall): TestCalls {
         rec.writes.push(Buffer.from(bytes));
         t.write(bytes);
       },
-      onEvent: (l) => {
-        listeners.add(l);
-        const off = t.onEvent(l);
-        return () => (listeners.delete(l), off());
-      },
+      onEvent: (l) => t.onEvent(l),
       updateMetadata: (patch) => {
         rec.updates.push(patch);
         t.updateMetadata(patch);

@@ -117,6 +117,7 @@ export async function audiohookRoutes(app: FastifyInstance, opts: AudiohookRoute
     },
   });
 
+  // Sessions left when the server closes (without `buildServer`'s WebSocket preClose) are shut down here.
   app.addHook("preClose", async () => {
     await Promise.all([...sessions].map((s) => s.shutdown()));
   });

@@ -196,7 +196,9 @@ export class AudiohookSession {
     }
     const done = this.disconnect("error", "server shutting down");
     this.o.transport.close(WS_CLOSE.goingAway, "server shutting down");
-    return done;
+    // The call stores what it has; shutdown waits for that, but not forever.
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, this.limits.endTimeoutMs)))]).finally(() => clearTimeout(timer));
   }
 
   // ---- messages ----------------------------------------------------------------------------
