@@ -168,6 +168,20 @@ describe("authentication", () => {
     expect(JSON.parse(e.body)).toMatchObject({ err_code: "INVALID_AUTH" });
   });
 
+  it("authenticates itself when the server's own API key is set too (AudioHook sends X-API-KEY and no Origin)", async () => {
+    const own = startTestCalls();
+    const s = await startServer({ engine: server.engine, apiKey: "server-wide-key-1", audiohook: { apiKey: API_KEY, limits: LIMITS, openCall: own.openCall } });
+    try {
+      const c = await connect({}, s);
+      expect((await c.open({ conversationId: randomUUID() })).type).toBe("opened");
+      await c.close();
+      await c.hangUp();
+      expect((await refused(connect({ apiKey: "server-wide-key-1" }, s))).status).toBe(401);
+    } finally {
+      await s.app.close();
+    }
+  });
+
   it("answers 503 when CALLSCRIBE_AUDIOHOOK_API_KEY is unset", async () => {
     const e = await refused(connect({}, off));
     expect(e.status).toBe(503);
