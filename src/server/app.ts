@@ -212,7 +212,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
 
   app.decorate("audiohookSessions", audiohookSessions);
-  app.register(audiohookRoutes, { ...options.audiohook, sessions: audiohookSessions });
+  app.register(audiohookRoutes, { hasCapacity: () => admission.inUse + 2 <= admission.limit, ...options.audiohook, sessions: audiohookSessions });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.

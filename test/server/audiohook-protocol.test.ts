@@ -309,6 +309,18 @@ describe("bad input: a clear reason, the call kept, the server serving", () => {
     await first.hangUp();
   });
 
+  it("no room for a call's two channels: the upgrade is refused with 503 and Retry-After", async () => {
+    const s = await startServer({ engine: server.engine, maxLiveChannels: 1, audiohook: { apiKey: API_KEY, limits: LIMITS, openCall: startTestCalls().openCall } });
+    try {
+      const e = await refused(connect({}, s));
+      expect(e.status).toBe(503);
+      expect(JSON.parse(e.body)).toMatchObject({ err_code: "TOO_MANY_LIVE_CHANNELS" });
+    } finally {
+      await s.app.close();
+    }
+    await stillServes();
+  });
+
   it("a stream that stops without close ends after the timeout; the call is kept (interrupted)", async () => {
     const conversationId = randomUUID();
     const c = await connect({ auto: false });
