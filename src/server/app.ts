@@ -1,6 +1,7 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
- * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, and the built web pages
+ * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, live calls
+ * (`GET /v1/calls/:id/live`, `live-calls/`), and the built web pages
  * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
  * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
@@ -23,6 +24,11 @@ import { listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
 import { tokenRoutes } from "./token-route";
 import { audiohookRoutes, type AudiohookRouteOptions } from "./telephony/audiohook/route";
 import type { AudiohookSession } from "./telephony/audiohook/session";
+import { LiveCallHub, type LiveCallStore } from "./live-calls/hub";
+import type { LiveCallBus } from "./live-calls/bus";
+import { liveCallRoutes } from "./live-calls/routes";
+import type { Analysis } from "./store/model";
+import type { Transcript } from "../contracts";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -89,6 +95,8 @@ export interface BuildServerOptions {
    * CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: signatures required), `openCall` (the live-call hub), limits.
    */
   audiohook?: Omit<AudiohookRouteOptions, "sessions">;
+  /** Live calls: where their outcome is stored (the calls table) and their events travel. Default: not stored, in-process bus; `app.liveCalls.use()` plugs them in later. */
+  liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis> };
 }
 
 declare module "fastify" {
@@ -99,6 +107,8 @@ declare module "fastify" {
     liveAdmission: ChannelAdmission;
     /** AudioHook sessions whose socket is open. */
     audiohookSessions: Set<AudiohookSession>;
+    /** Live calls streamed from the telephony side (`live-calls/hub.ts`). */
+    liveCalls: LiveCallHub;
   }
 }
 
@@ -151,6 +161,16 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   app.decorate("listenSessions", sessions);
   const admission = new ChannelAdmission(options.maxLiveChannels ?? defaultMaxLiveChannels());
   app.decorate("liveAdmission", admission);
+  const liveCalls = new LiveCallHub({
+    engines,
+    admission,
+    sessions,
+    log: app.log,
+    ...options.liveCalls,
+    flushTimeoutMs: options.liveFlushTimeoutMs ?? 120_000,
+    flow: options.liveFlow,
+  });
+  app.decorate("liveCalls", liveCalls);
 
   const audiohookSessions = new Set<AudiohookSession>();
   app.register(fastifyWebsocket, {
@@ -190,6 +210,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       sessions: sessions.size,
       channels: admission.inUse,
       maxChannels: admission.limit,
+      liveCalls: liveCalls.size,
     };
     if (engineState.status === "failed") return reply.code(503).send({ ...body, error: engineState.error });
     return reply.code(engineState.status === "ready" ? 200 : 503).send(body);
@@ -209,10 +230,17 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     admission,
     maxChannelsPerSession: options.maxChannelsPerSession ?? MAX_CHANNELS_PER_SESSION,
     flow: options.liveFlow,
+    liveCalls,
   });
+  app.register(liveCallRoutes, { hub: liveCalls });
 
   app.decorate("audiohookSessions", audiohookSessions);
-  app.register(audiohookRoutes, { hasCapacity: () => admission.inUse + 2 <= admission.limit, ...options.audiohook, sessions: audiohookSessions });
+  app.register(audiohookRoutes, {
+    hasCapacity: () => admission.inUse + 2 <= admission.limit,
+    openCall: (start) => liveCalls.openCall(start),
+    ...options.audiohook,
+    sessions: audiohookSessions,
+  });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.
@@ -229,6 +257,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   app.addHook("preClose", async () => {
     for (const s of sessions) s.shutdown();
+    await liveCalls.shutdown();
   });
 
   return app;
