@@ -66,8 +66,9 @@ beforeAll(async () => {
   script.forEach(([ch, e]) => (refs[ch] = `${refs[ch]} ${e.referenceText}`.trim()));
   agentFirst = mulawInterleaved(call.audio.channels);
   wire = mulawInterleaved([call.audio.channels[1]!, call.audio.channels[0]!]);
-  server = await startServer({ audiohook: { apiKey: API_KEY } });
-  calls = startTestCalls(server.app.audiohookOpenCall);
+  // The spy wraps the server's own hub (created by buildServer), bound once the server exists.
+  server = await startServer({ audiohook: { apiKey: API_KEY, openCall: (start) => calls.openCall(start) } });
+  calls = startTestCalls((start) => server.app.liveCalls.openCall(start));
 }, 120_000);
 
 afterAll(async () => {
@@ -120,6 +121,7 @@ describe("a two-party call through AudioHook on the real engine", () => {
     const viaPost = body.results.channels.map((ch) => ch.alternatives[0]!.transcript);
     for (const ch of [0, 1]) {
       const agreement = wordErrorRate(viaPost[ch]!, viaAudiohook[ch]!).wer;
+      console.info(`channel ${ch}: WER(POST, AudioHook) = ${agreement.toFixed(3)}, WER(reference, AudioHook) = ${wordErrorRate(refs[ch]!, viaAudiohook[ch]!).wer.toFixed(3)}`);
       expect(agreement, `channel ${ch}: POST "${viaPost[ch]}" vs AudioHook "${viaAudiohook[ch]}"`).toBeLessThanOrEqual(0.1);
       // Each channel carries its own speaker's words.
       expect(wordErrorRate(refs[ch]!, viaAudiohook[ch]!).wer).toBeLessThan(wordErrorRate(refs[1 - ch]!, viaAudiohook[ch]!).wer);

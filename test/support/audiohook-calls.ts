@@ -1,10 +1,9 @@
 /**
  * What AudioHook sessions did to their live calls, for tests: a spy around the hub's `openCall`
  * (every call goes to the real hub) that records each call's start, the audio bytes written, the
- * metadata updates and how it ended. Without a hub it stands in with a fake transcription
- * (`fakeTranscription`) that only records, for tests of the protocol alone.
+ * metadata updates, the events the call published to the session, and how the session ended it.
  */
-import { CallAlreadyStreamingError, type CallTranscription, type LiveCallEvent, type LiveCallMetadata } from "../../src/server/live-calls/types";
+import type { LiveCallEvent, LiveCallMetadata } from "../../src/server/live-calls/types";
 import type { OpenCall } from "../../src/server/telephony/audiohook/session";
 
 /** One recorded call. */
@@ -28,29 +27,11 @@ export interface TestCalls {
   count(): number;
 }
 
-/** A recording-only stand-in for a hub's call (no engines): named fake, used only without a hub. */
-function fakeTranscription(callId: string): CallTranscription & { listeners: Set<(e: LiveCallEvent) => void> } {
-  const listeners = new Set<(e: LiveCallEvent) => void>();
-  return {
-    callId,
-    listeners,
-    write: () => undefined,
-    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
-    updateMetadata: () => undefined,
-    setFlowControl: () => undefined,
-    end: async () => undefined,
-    interrupt: async () => undefined,
-  };
-}
-
-/** Record calls opened through `inner` (the real hub's `openCall`), or through fakes when none is given. */
-export function startTestCalls(inner?: OpenCall): TestCalls {
+/** Record calls opened through `inner` (the real hub's `openCall`). */
+export function startTestCalls(inner: OpenCall): TestCalls {
   const calls = new Map<string, RecordedCall>();
-  const live = new Set<string>();
   const openCall: OpenCall = async (start) => {
-    if (!inner && live.has(start.callId)) throw new CallAlreadyStreamingError(start.callId);
-    const t = inner ? await inner(start) : fakeTranscription(start.callId);
-    live.add(start.callId);
+    const t = await inner(start);
     const events: LiveCallEvent[] = [];
     const waiters = new Set<() => void>();
     t.onEvent((e) => {
@@ -79,7 +60,6 @@ export function startTestCalls(inner?: OpenCall): TestCalls {
     calls.set(start.callId, rec);
     const finish = (how: string) => {
       rec.ended ??= how;
-      live.delete(start.callId);
     };
     return {
       callId: t.callId,
