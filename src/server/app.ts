@@ -172,7 +172,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
   app.decorate("liveCalls", liveCalls);
 
+  const audiohookSessions = new Set<AudiohookSession>();
   app.register(fastifyWebsocket, {
+    // AudioHook sessions say goodbye (`disconnect`) before the sockets close (the default only closes them).
+    preClose: async function (this: FastifyInstance) {
+      await Promise.all([...audiohookSessions].map((s) => s.shutdown()));
+      for (const client of this.websocketServer.clients) client.close();
+    },
     options: {
       handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
       maxPayload: options.maxFrameBytes ?? 8 * 1024 * 1024,
@@ -228,9 +234,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
   app.register(liveCallRoutes, { hub: liveCalls });
 
-  const audiohookSessions = new Set<AudiohookSession>();
   app.decorate("audiohookSessions", audiohookSessions);
-  app.register(audiohookRoutes, { ...options.audiohook, sessions: audiohookSessions });
+  app.register(audiohookRoutes, {
+    hasCapacity: () => admission.inUse + 2 <= admission.limit,
+    openCall: (start) => liveCalls.openCall(start),
+    ...options.audiohook,
+    sessions: audiohookSessions,
+  });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AudiohookSession } from "../../src/server/telephony/audiohook/session";
 import { AudiohookTestClient, pcmu, secondsOf, UpgradeRefused, type AudiohookClientOptions } from "../support/audiohook-client";
 import { startTestCalls, type TestCalls } from "../support/audiohook-calls";
+import type { BuildServerOptions } from "../../src/server/app";
+import type { AudiohookRouteOptions } from "../../src/server/telephony/audiohook/route";
 import { startServer, type RunningServer } from "./helpers";
 
 const API_KEY = "audiohook-test-key";
@@ -25,11 +27,17 @@ let calls: TestCalls;
 let signedCalls: TestCalls;
 const LIMITS = { idleTimeoutMs: 1500, closeGraceMs: 1000, endTimeoutMs: 20_000 };
 
+/** A server whose AudioHook calls go through a spy (`audiohook-calls.ts`) to its own real hub. */
+async function startAudiohookServer(o: Partial<BuildServerOptions> & { engine?: RunningServer["engine"] } = {}, audiohook: Partial<AudiohookRouteOptions> = {}): Promise<{ s: RunningServer; calls: TestCalls }> {
+  let s: RunningServer | undefined;
+  const spy = startTestCalls((start) => s!.app.liveCalls.openCall(start));
+  s = await startServer({ maxLiveChannels: 16, ...o, audiohook: { apiKey: API_KEY, limits: LIMITS, openCall: spy.openCall, ...audiohook } });
+  return { s, calls: spy };
+}
+
 beforeAll(async () => {
-  calls = startTestCalls();
-  server = await startServer({ audiohook: { apiKey: API_KEY, limits: LIMITS, openCall: calls.openCall } });
-  signedCalls = startTestCalls();
-  signed = await startServer({ engine: server.engine, audiohook: { apiKey: API_KEY, clientSecret: SECRET, limits: LIMITS, openCall: signedCalls.openCall } });
+  ({ s: server, calls } = await startAudiohookServer());
+  ({ s: signed, calls: signedCalls } = await startAudiohookServer({ engine: server.engine }, { clientSecret: SECRET }));
   off = await startServer({ engine: server.engine });
 }, 60_000);
 
@@ -83,6 +91,8 @@ describe("open, opened and the session's messages", () => {
       participants: [{ role: "agent" }, { role: "customer", name: "Bob Customer", phone: "+14155550100" }],
     });
     expect(call.start.format).toEqual({ encoding: "mulaw", sampleRate: 8000, channels: 2 });
+    // The hub names the parties by channel: 0 = agent, 1 = the customer from participant.aniName.
+    expect(server.app.liveCalls.local(conversationId)!.summary).toMatchObject({ call_id: conversationId, source: "audiohook", roles: ["agent", "customer"], speakers: [expect.any(String), "Bob Customer"] });
 
     // external, internal on the wire → agent (internal) first in the call's audio.
     c.sendAudio(Uint8Array.from([0x11, 0x22, 0x33, 0x44]));
@@ -144,6 +154,7 @@ describe("open, opened and the session's messages", () => {
     expect(secondsOf(session.position)).toBe(c.position);
     const call = await calls.opened(conversationId);
     expect(call.updates.at(-1)).toMatchObject({ phone_number: "+442071234567", participants: [{ role: "agent" }, { role: "customer", name: "Carol Caller" }] });
+    expect((await call.event("CallUpdated")).call.speakers[1]).toBe("Carol Caller");
     expect((await c.close()).type).toBe("closed");
     expect(c.of("disconnect")).toEqual([]);
     await c.hangUp();
@@ -166,6 +177,19 @@ describe("authentication", () => {
     const e = await refused(connect({ apiKey: "wrong-key-1234" }));
     expect(e.status).toBe(401);
     expect(JSON.parse(e.body)).toMatchObject({ err_code: "INVALID_AUTH" });
+  });
+
+  it("authenticates itself when the server's own API key is set too (AudioHook sends X-API-KEY and no Origin)", async () => {
+    const { s } = await startAudiohookServer({ engine: server.engine, apiKey: "server-wide-key-1" });
+    try {
+      const c = await connect({}, s);
+      expect((await c.open({ conversationId: randomUUID() })).type).toBe("opened");
+      await c.close();
+      await c.hangUp();
+      expect((await refused(connect({ apiKey: "server-wide-key-1" }, s))).status).toBe(401);
+    } finally {
+      await s.app.close();
+    }
   });
 
   it("answers 503 when CALLSCRIBE_AUDIOHOOK_API_KEY is unset", async () => {
@@ -295,6 +319,34 @@ describe("bad input: a clear reason, the call kept, the server serving", () => {
     await first.hangUp();
   });
 
+  it("no room for a call's two channels: the upgrade is refused with 503 and Retry-After", async () => {
+    const { s } = await startAudiohookServer({ engine: server.engine, maxLiveChannels: 1 });
+    try {
+      const e = await refused(connect({}, s));
+      expect(e.status).toBe(503);
+      expect(JSON.parse(e.body)).toMatchObject({ err_code: "TOO_MANY_LIVE_CHANNELS" });
+    } finally {
+      await s.app.close();
+    }
+    await stillServes();
+  });
+
+  it("capacity gone between the upgrade and open: the hub's refusal comes back as disconnect", async () => {
+    const { s, calls: own } = await startAudiohookServer({ engine: server.engine, maxLiveChannels: 2 }, { hasCapacity: () => true });
+    try {
+      const first = await connect({}, s);
+      await first.open({ conversationId: randomUUID() });
+      const second = await connect({}, s);
+      const answer = await second.open({ conversationId: randomUUID() });
+      expect(answer).toMatchObject({ type: "disconnect", parameters: { reason: "error", info: expect.stringMatching(/at capacity: 2 of 2 live channels are in use/) } });
+      expect(own.count()).toBe(1);
+      expect((await first.close()).type).toBe("closed");
+      await first.hangUp();
+    } finally {
+      await s.app.close();
+    }
+  });
+
   it("a stream that stops without close ends after the timeout; the call is kept (interrupted)", async () => {
     const conversationId = randomUUID();
     const c = await connect({ auto: false });
@@ -308,6 +360,20 @@ describe("bad input: a clear reason, the call kept, the server serving", () => {
     const closed = await c.closed!;
     expect(closed.code).toBe(1008);
     await stillServes();
+  });
+
+  it("server shutdown: every session gets disconnect (server shutting down), its call interrupted and kept", async () => {
+    const { s, calls: own } = await startAudiohookServer({ engine: server.engine });
+    const conversationId = randomUUID();
+    const c = await connect({}, s);
+    await c.open({ conversationId });
+    c.sendAudio(stereo(0.2));
+    await expect.poll(() => own.count()).toBe(1);
+    await s.app.close();
+    // The hub ends its calls on shutdown and the session says so; or the session does it first.
+    expect((await c.next("disconnect")).parameters).toEqual({ reason: "error", info: expect.stringMatching(/server shutting down$/) });
+    expect(await (await own.opened(conversationId)).event("CallEnded")).toMatchObject({ status: "failed", reason: "server shutting down" });
+    expect((await c.closed!).code).toBe(1001);
   });
 
   it("a socket dropped mid-call interrupts the call", async () => {

@@ -138,3 +138,52 @@ describe("HTTP Message Signature check", () => {
     expect(cache.size).toBe(1);
   });
 });
+
+describe("transcript entities", () => {
+  it("turn a final Results into a transcript entity on the client's timeline (discarded audio shifts later times)", async () => {
+    const { StreamTimeline, transcriptEntity } = await import("../../src/server/telephony/audiohook/transcript-entities");
+    const timeline = new StreamTimeline();
+    timeline.addGap(1, 2); // after 1 s of audio the client discarded 2 s
+    const result = {
+      type: "Results" as const,
+      channel_index: [0, 2] as [number, number],
+      start: 1.5,
+      duration: 1,
+      is_final: true,
+      speech_final: true,
+      from_finalize: false,
+      channel: { alternatives: [{ transcript: "hello there", confidence: 0.9, words: [{ word: "hello", start: 1.5, end: 1.9, confidence: 0.8 }, { word: "there", start: 2, end: 2.5, confidence: 1.2, punctuated_word: "there." }] }] },
+      metadata: { request_id: "r", model_info: { name: "m", version: "1", arch: "a" }, model_uuid: "u" },
+    };
+    const e = transcriptEntity(result, { channelId: 1, timeline, language: "en-US" })!;
+    expect(e).toMatchObject({
+      type: "transcript",
+      data: {
+        channelId: 1,
+        isFinal: true,
+        offset: "PT3.5S",
+        duration: "PT1S",
+        alternatives: [
+          {
+            confidence: 0.9,
+            languages: ["en-US"],
+            interpretations: [
+              {
+                type: "display",
+                transcript: "hello there",
+                tokens: [
+                  { type: "word", value: "hello", confidence: 0.8, offset: "PT3.5S", duration: "PT0.4S", language: "en-US" },
+                  { type: "word", value: "there.", confidence: 1, offset: "PT4S", duration: "PT0.5S" },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    expect(e.data.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(timeline.positionOf(0.5)).toBe(0.5);
+    expect(transcriptEntity({ ...result, channel: { alternatives: [{ transcript: " ", confidence: 0, words: [] }] } }, { channelId: 1, timeline, language: "en-US" })).toBeUndefined();
+    expect(transcriptEntity(result, { channelId: undefined, timeline, language: "en-US" })).toBeUndefined();
+  });
+});

@@ -1,10 +1,9 @@
 /**
  * What AudioHook sessions did to their live calls, for tests: a spy around the hub's `openCall`
  * (every call goes to the real hub) that records each call's start, the audio bytes written, the
- * metadata updates and how it ended. Without a hub it stands in with a fake transcription
- * (`fakeTranscription`) that only records, for tests of the protocol alone.
+ * metadata updates, the events the call published to the session, and how the session ended it.
  */
-import { CallAlreadyStreamingError, type CallTranscription, type LiveCallEvent, type LiveCallMetadata } from "../../src/server/live-calls/types";
+import type { LiveCallEvent, LiveCallMetadata } from "../../src/server/live-calls/types";
 import type { OpenCall } from "../../src/server/telephony/audiohook/session";
 
 /** One recorded call. */
@@ -14,8 +13,10 @@ export interface RecordedCall {
   updates: Partial<LiveCallMetadata>[];
   /** `end`, or `interrupt: <reason>`, once finished. */
   ended?: string;
-  /** Publish an event to the session's listeners (fake transcription only). */
-  emit(event: LiveCallEvent): void;
+  /** Every event the call published, in order. */
+  events: LiveCallEvent[];
+  /** The first event (so far or to come) of `type`. */
+  event<T extends LiveCallEvent["type"]>(type: T, timeoutMs?: number): Promise<Extract<LiveCallEvent, { type: T }>>;
 }
 
 export interface TestCalls {
@@ -26,35 +27,39 @@ export interface TestCalls {
   count(): number;
 }
 
-/** A recording-only stand-in for a hub's call (no engines): named fake, used only without a hub. */
-function fakeTranscription(callId: string): CallTranscription & { listeners: Set<(e: LiveCallEvent) => void> } {
-  const listeners = new Set<(e: LiveCallEvent) => void>();
-  return {
-    callId,
-    listeners,
-    write: () => undefined,
-    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
-    updateMetadata: () => undefined,
-    setFlowControl: () => undefined,
-    end: async () => undefined,
-    interrupt: async () => undefined,
-  };
-}
-
-/** Record calls opened through `inner` (the real hub's `openCall`), or through fakes when none is given. */
-export function startTestCalls(inner?: OpenCall): TestCalls {
+/** Record calls opened through `inner` (the real hub's `openCall`). */
+export function startTestCalls(inner: OpenCall): TestCalls {
   const calls = new Map<string, RecordedCall>();
-  const live = new Set<string>();
   const openCall: OpenCall = async (start) => {
-    if (!inner && live.has(start.callId)) throw new CallAlreadyStreamingError(start.callId);
-    const t = inner ? await inner(start) : fakeTranscription(start.callId);
-    live.add(start.callId);
-    const listeners = new Set<(e: LiveCallEvent) => void>();
-    const rec: RecordedCall = { start, writes: [], updates: [], emit: (e) => listeners.forEach((l) => l(e)) };
+    const t = await inner(start);
+    const events: LiveCallEvent[] = [];
+    const waiters = new Set<() => void>();
+    t.onEvent((e) => {
+      events.push(e);
+      waiters.forEach((w) => w());
+    });
+    const rec: RecordedCall = {
+      start,
+      writes: [],
+      updates: [],
+      events,
+      event: (type, timeoutMs = 120_000) =>
+        new Promise((resolve, reject) => {
+          const check = () => {
+            const e = events.find((x) => x.type === type);
+            if (!e) return false;
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(e as never);
+            return true;
+          };
+          const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`no ${type} event within ${timeoutMs} ms`))), timeoutMs);
+          if (!check()) waiters.add(check);
+        }),
+    };
     calls.set(start.callId, rec);
     const finish = (how: string) => {
       rec.ended ??= how;
-      live.delete(start.callId);
     };
     return {
       callId: t.callId,
@@ -62,11 +67,7 @@ export function startTestCalls(inner?: OpenCall): TestCalls {
         rec.writes.push(Buffer.from(bytes));
         t.write(bytes);
       },
-      onEvent: (l) => {
-        listeners.add(l);
-        const off = t.onEvent(l);
-        return () => (listeners.delete(l), off());
-      },
+      onEvent: (l) => t.onEvent(l),
       updateMetadata: (patch) => {
         rec.updates.push(patch);
         t.updateMetadata(patch);

@@ -32,7 +32,15 @@ export interface AudiohookRouteOptions {
   interimEvents?: boolean;
   /** AudioHook sessions whose socket is open; sessions add and remove themselves. */
   sessions?: Set<AudiohookSession>;
+  /**
+   * Whether a call's two channels would be admitted now: when not, the upgrade is refused with 503
+   * and `Retry-After` (the hub refuses again at `open` if capacity went meanwhile). Default: always.
+   */
+  hasCapacity?: () => boolean;
 }
+
+/** Seconds a client refused for capacity is told to wait. */
+const RETRY_AFTER_SECONDS = 5;
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
@@ -68,6 +76,10 @@ export async function audiohookRoutes(app: FastifyInstance, opts: AudiohookRoute
         maxAgeSeconds: opts.signatureMaxAgeSeconds,
       });
       if (!result.ok) return refuse(request, reply, result.status, result.status === 401 ? "INVALID_SIGNATURE" : "TOO_MANY_REQUESTS", `Signature refused: ${result.reason}.`);
+    }
+    if (opts.hasCapacity && !opts.hasCapacity()) {
+      reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+      return refuse(request, reply, 503, "TOO_MANY_LIVE_CHANNELS", "The server is at capacity for live calls (two channels per call); try again later.");
     }
   };
 
@@ -117,6 +129,7 @@ export async function audiohookRoutes(app: FastifyInstance, opts: AudiohookRoute
     },
   });
 
+  // Sessions left when the server closes (without `buildServer`'s WebSocket preClose) are shut down here.
   app.addHook("preClose", async () => {
     await Promise.all([...sessions].map((s) => s.shutdown()));
   });

@@ -196,7 +196,9 @@ export class AudiohookSession {
     }
     const done = this.disconnect("error", "server shutting down");
     this.o.transport.close(WS_CLOSE.goingAway, "server shutting down");
-    return done;
+    // The call stores what it has; shutdown waits for that, but not forever.
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, this.limits.endTimeoutMs)))]).finally(() => clearTimeout(timer));
   }
 
   // ---- messages ----------------------------------------------------------------------------
@@ -304,6 +306,7 @@ export class AudiohookSession {
     if (this.state === "closing" || this.state === "closed") return;
     const wasDisconnecting = this.state === "disconnecting";
     this.state = "closing";
+    this.clearIdle(); // ending the call may take a while; the client waits for closed
     if (!wasDisconnecting) {
       const ending = reason === "end" ? this.finishCall("end") : this.finishCall("interrupt", `the AudioHook client closed the stream with reason ${JSON.stringify(reason)}`);
       let timer: NodeJS.Timeout | undefined;
@@ -320,6 +323,13 @@ export class AudiohookSession {
   // ---- the call's events -------------------------------------------------------------------
 
   private onCallEvent(e: LiveCallEvent): void {
+    if (e.type === "CallEnded" && !this.callFinished) {
+      // The call ended on its own (its engine session failed): the stream has nowhere to go.
+      this.callFinished = true;
+      this.unsubscribe?.();
+      if (this.state === "active" || this.state === "paused") void this.disconnect("error", `transcription ended: ${e.reason ?? e.status}`);
+      return;
+    }
     if (e.type !== "Results") return;
     if (!e.is_final && !this.o.interimEvents) return;
     if (this.state !== "active" && this.state !== "paused" && this.state !== "closing") return;
@@ -380,7 +390,7 @@ export class AudiohookSession {
   }
 
   private armIdle(): void {
-    if (this.readingPaused || this.state === "disconnecting" || this.state === "closed" || this.state === "ended") return;
+    if (this.readingPaused || this.state === "disconnecting" || this.state === "closing" || this.state === "closed" || this.state === "ended") return;
     if (this.idleTimer) this.idleTimer.refresh();
     else {
       this.idleTimer = setTimeout(() => {
