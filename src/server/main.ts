@@ -68,8 +68,7 @@ async function main(): Promise<void> {
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
     maxLiveChannels: config.maxLiveChannels,
-    // The AudioHook route opens its calls on the live-call hub (`app.liveCalls`, made by buildServer).
-    audiohook: audiohook && { ...audiohook, openCall: (start) => app.liveCalls.openCall(start) },
+    audiohook,
   });
 
   let pipeline: Pipeline | undefined;

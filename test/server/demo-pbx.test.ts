@@ -1,10 +1,10 @@
 /**
  * The demo PBX (issue 8 §4) on the real server: `buildServer` with the real AudioHook route
  * (`/v1/audiohook`, API key and HTTP message signature required) and the demo PBX's routes, the
- * PBX streaming over a real WebSocket to the server's own port. Here the AudioHook route's calls
- * are recorded by `startTestCalls()` without a hub (its named fake transcription only records
- * what the session writes), to check the PBX's side of the protocol, pacing, hang-up and the
- * routes' bounds and errors. The whole path with the hub and the real PocketSphinx engine is in
+ * PBX streaming over a real WebSocket to the server's own port, into the live-call hub with the
+ * real PocketSphinx engine. The AudioHook route's calls are recorded on their way to the hub
+ * (`startTestCalls`, a spy: every call goes to the hub), to check the PBX's side of the protocol,
+ * pacing, hang-up and the routes' bounds and errors. What the engines make of the call is in
  * `demo-pbx-live.test.ts`.
  */
 import { randomUUID } from "node:crypto";
@@ -44,8 +44,8 @@ const noCorpus = mkdtempSync(join(tmpdir(), "callscribe-no-corpus-"));
 
 /** A server with the AudioHook route (recorded calls) and the demo PBX, listening on a free port. */
 async function start(pbx: { apiKey?: string; corpusRoot?: string; turns?: DemoTurn[]; maxCalls?: number } = {}): Promise<PbxServer> {
-  const calls = startTestCalls();
-  const app = buildServer({ engine, apiKey: API_KEY, desktopSecret: DESKTOP_SECRET, audiohook: { apiKey: AH_KEY, clientSecret: SECRET, openCall: calls.openCall } });
+  const calls = startTestCalls((start) => app.liveCalls.openCall(start));
+  const app: FastifyInstance = buildServer({ engine, maxLiveChannels: 8, apiKey: API_KEY, desktopSecret: DESKTOP_SECRET, audiohook: { apiKey: AH_KEY, clientSecret: SECRET, openCall: calls.openCall } });
   const demo = registerDemoPbx(app, { apiKey: pbx.apiKey ?? AH_KEY, clientSecret: SECRET, corpusRoot: pbx.corpusRoot ?? corpusDir(), turns: pbx.turns ?? SHORT, maxCalls: pbx.maxCalls ?? 2 });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const s = { app, pbx: demo, calls, base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
@@ -147,15 +147,21 @@ describe("the demo PBX streams a connected call over AudioHook into its own serv
     expect(again.status).toBe(409);
     expect(again.body.err_code).toBe("CALL_ALREADY_STREAMING");
 
-    // Hang-up: closed at once with AudioHook's close transaction (the call ends, not interrupted).
+    // Hang-up: AudioHook's close transaction at once (the call ends, not interrupted); the server
+    // answers `closed` once the hub has ended the live call.
     const t = Date.now();
     const down = await hangUp(main, callId, token);
     expect(down.status).toBe(200);
-    expect(down.body).toMatchObject({ call_id: callId, state: "ended", reason: "hung up" });
-    expect(Date.now() - t).toBeLessThan(3_000);
+    expect(down.body).toMatchObject({ call_id: callId, state: "closing", reason: "hung up" });
+    const sentAtHangUp = (await written(main, callId)).length;
     await until("call end recorded", () => call.ended !== undefined);
     expect(call.ended).toBe("end");
-    expect(main.pbx.activeCalls).toBe(0);
+    expect(Date.now() - t).toBeLessThan(3_000);
+    await until("the PBX's call to close", () => main.pbx.activeCalls === 0, 40_000);
+    // Nothing was sent after the hang-up.
+    expect((await written(main, callId)).length).toBe(sentAtHangUp);
+    await until("CallEnded", () => call.events.some((e) => e.type === "CallEnded"), 40_000);
+    expect(call.events.find((e) => e.type === "CallEnded")).toMatchObject({ status: "done" });
     expect((await hangUp(main, callId, token)).status).toBe(404);
     expect((await fetch(`${main.base}/v1/demo/pbx/calls/${callId}`, { headers: { authorization: `Token ${token}` } })).status).toBe(404);
   }, 30_000);
@@ -167,8 +173,8 @@ describe("the demo PBX streams a connected call over AudioHook into its own serv
     await until("the call to end by itself", () => call.ended !== undefined, (audio.durationS + 5) * 1000);
     expect(call.ended).toBe("end");
     expect((await written(main, callId)).length).toBe(audio.bytes.length);
-    expect(main.pbx.activeCalls).toBe(0);
-  }, 30_000);
+    await until("the PBX's call to close", () => main.pbx.activeCalls === 0, 40_000);
+  }, 60_000);
 });
 
 describe("the demo PBX routes: bounds and errors", () => {
@@ -197,8 +203,8 @@ describe("the demo PBX routes: bounds and errors", () => {
     expect(third.status).toBe(503);
     expect(third.body.err_code).toBe("TOO_MANY_DEMO_CALLS");
     for (const callId of ids) expect((await hangUp(main, callId, token)).status).toBe(200);
-    expect(main.pbx.activeCalls).toBe(0);
-  }, 30_000);
+    await until("the PBX's calls to close", () => main.pbx.activeCalls === 0, 40_000);
+  }, 60_000);
 
   it("says so when the server's AudioHook route refuses the PBX (a key that does not match)", async () => {
     const wrong = await start({ apiKey: "not-the-audiohook-key" });

@@ -43,6 +43,8 @@ export interface DemoPbxOptions {
   organizationId?: string;
   /** Longest wait for `opened`, ms (default 5000). */
   openTimeoutMs?: number;
+  /** Longest wait for `closed` after `close`, ms (default 35 000: the server ends the live call, up to 30 s, before it answers). */
+  closeTimeoutMs?: number;
   logger?: PbxLogger;
 }
 
@@ -57,7 +59,8 @@ export interface DemoCallRequest {
 /** A call the PBX streams (or streamed). */
 export interface DemoCallStatus {
   call_id: string;
-  state: "streaming" | "ended";
+  /** `closing`: hung up, AudioHook's close sent, waiting for `closed` (the server ends the live call first). */
+  state: "streaming" | "closing" | "ended";
   /** ISO 8601 time the stream opened. */
   started_at: string;
   /** Length of the call audio, seconds. */
@@ -182,6 +185,7 @@ export class DemoPbx {
         media: [{ type: "audio", format: "PCMU", channels: [...PBX_CHANNELS], rate: PBX_SAMPLE_RATE }],
         language: "en-US",
         openTimeoutMs: this.options.openTimeoutMs,
+        closeTimeoutMs: this.options.closeTimeoutMs ?? 35_000,
         onEnd: (end) => {
           if (end.how !== "closed") this.options.logger?.warn({ callId: request.callId, how: end.how, reason: end.reason }, "demo PBX stream ended early");
           call.finish(end.how === "closed" ? (call.stopping ? "hung up" : "call audio ended") : end.reason);
@@ -210,27 +214,30 @@ export class DemoPbx {
   }
 
   /**
-   * Hang up: stop sending and close the session at once.
-   * @returns the call's final status, or undefined when it does not stream (never started or already over)
+   * Hang up: stop sending and start AudioHook's close transaction at once (`state: "closing"`; the
+   * call leaves the PBX when the server answers `closed`, or the close times out).
+   * @param wait also wait until the call has left the PBX
+   * @returns the call's status, or undefined when it does not stream (never started or already over)
    */
-  async endCall(callId: string): Promise<DemoCallStatus | undefined> {
+  async endCall(callId: string, wait = false): Promise<DemoCallStatus | undefined> {
     const call = this.calls.get(callId);
     if (!call) return undefined;
-    call.stopping = true;
-    clearTimeout(call.timer);
-    if (call.client) {
-      await call.client.close("end");
-      call.finish("hung up");
+    if (!call.stopping) {
+      call.stopping = true;
+      clearTimeout(call.timer);
+      if (call.status.state === "streaming") call.status.state = "closing";
+      call.status.reason = "hung up";
+      // Not yet opened: startCall sees `stopping` and closes as soon as the session opens.
+      if (call.client) void call.client.close("end").then(() => call.finish("hung up"));
     }
-    // Not yet opened: startCall sees `stopping` and closes as soon as the session opens.
-    await Promise.race([call.done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    if (wait) await call.done;
     return { ...call.status };
   }
 
-  /** Hang up every call (server shutdown). */
+  /** Hang up every call and wait until they are closed (server shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.calls.keys()].map((id) => this.endCall(id)));
+    await Promise.all([...this.calls.keys()].map((id) => this.endCall(id, true)));
   }
 
   /** Send `frames` at real-time pace, `frameMs` per binary frame, then close the session. */

@@ -11,7 +11,8 @@
  *   `AUDIOHOOK_REFUSED` (the server's AudioHook route did not take the stream: its reason).
  * - `GET /v1/demo/pbx/calls/:id` → 200 the status of a call streaming now, 404 `NO_DEMO_CALL` once it
  *   ended (the softphone polls it to say when the call audio is over).
- * - `DELETE /v1/demo/pbx/calls/:id` → 200 the final status (the session is closed at once), 404
+ * - `DELETE /v1/demo/pbx/calls/:id` → 200 the status, `closing` (the PBX stops sending and sends
+ *   AudioHook's `close` at once; the server answers `closed` once it has ended the live call), 404
  *   `NO_DEMO_CALL` when it does not stream.
  */
 import type { FastifyInstance } from "fastify";
