@@ -114,8 +114,8 @@ describe("demo telephony: a two-party call from the demo PBX, end to end", () =>
     await waitFor("call stream live", () => transcriber.ui.getByTestId("call-stream").getAttribute("data-state"), (s) => s === "live", 20_000);
 
     // Lines of both parties, by name: the agent (channel 0) and Jane Doe, the customer (channel 1).
-    // Wait for a few words of each (the agent's second turn ends about 18 s into the call, the
-    // customer's last about 30 s), then hang up while the customer still speaks.
+    // Wait for a few words of each (the agent's first turn ends about 10 s into the call, the
+    // customer's about 23 s, the call about 37 s), then hang up before the call audio is over.
     const wordCount = (l: Array<{ text: string }>) => l.reduce((n, x) => n + x.text.split(/\s+/).filter((w) => /[a-z]/i.test(w)).length, 0);
     await waitFor("agent lines", () => linesOf(transcriber.ui, 0), (l) => wordCount(l) >= 5, 60_000);
     const customer = await waitFor("customer lines", () => linesOf(transcriber.ui, 1), (l) => wordCount(l) >= 5, 60_000);
