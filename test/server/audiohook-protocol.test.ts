@@ -274,6 +274,25 @@ describe("bad input: a clear reason, the call kept, the server serving", () => {
     await stillServes();
   });
 
+  it("audio while the client said it paused (a client-initiated pause, then resumed, then audio is fine)", async () => {
+    let c = await connect();
+    await c.open({ conversationId: randomUUID() });
+    c.send("paused", {});
+    c.send("resumed", { start: "PT0S", discarded: "PT1S" });
+    c.sendAudio(stereo(0.1));
+    c.send("ping", {});
+    await c.next("pong");
+    expect(c.of("disconnect")).toEqual([]);
+    await c.close();
+    await c.hangUp();
+    c = await connect();
+    await c.open({ conversationId: randomUUID() });
+    c.send("paused", {});
+    c.sendAudio(stereo(0.1));
+    await expectDisconnect(c, /audio received while paused/);
+    await stillServes();
+  });
+
   it("an oversized frame and an odd-length stereo frame: the call is interrupted, its audio kept", async () => {
     let conversationId = randomUUID();
     let c = await connect();
