@@ -22,7 +22,8 @@
  *   Twilio sends marks only back for marks the server sent with its own media, and we send none.
  * - `stop` flushes the aligner and ends the call (`end()`: transcript stored), then closes 1000.
  * - No frame for `idleTimeoutMs` (Twilio sends 50 media messages a second per track): the call is
- *   interrupted ("no audio for N s"), the socket closed 1008. A socket that closes without `stop`:
+ *   interrupted ("no audio for N s"), the socket closed 1008. Time the session itself is not
+ *   reading (the call opening, the engines' flow control pausing the socket) does not count. A socket that closes without `stop`:
  *   the call is interrupted, what was received kept.
  */
 import type { FastifyBaseLogger } from "fastify";
@@ -108,6 +109,7 @@ export class TwilioMediaSession {
   private pending: string[] = [];
   private idleTimer?: NodeJS.Timeout;
   private finished = false;
+  private flowPaused = false;
   private readonly onEnd?: (session: TwilioMediaSession) => void;
   /** Counters for logs and tests. */
   readonly stats = { messages: 0, media: 0, dtmf: 0, marks: 0, bytesWritten: 0 };
@@ -150,6 +152,8 @@ export class TwilioMediaSession {
     clearTimeout(this.idleTimer);
     if (this.state === "ended" || this.state === "failed") return;
     this.idleTimer = setTimeout(() => {
+      // Not reading on purpose (the call is opening, or the engines asked us to wait): not Twilio's silence.
+      if (this.state === "opening" || this.flowPaused) return this.armIdle();
       const s = Math.round(this.limits.idleTimeoutMs / 1000);
       const reason = this.call ? `no audio from Twilio for ${s} s: stream dropped` : `no start message within ${s} s`;
       void this.fail(new Refusal(TwilioClose.policyViolation, reason));
@@ -253,7 +257,17 @@ export class TwilioMediaSession {
     }
     this.call = call;
     this.aligner = new TrackAligner({ tracks: m.start.tracks, leadMs: this.limits.leadMs, maxGapMs: this.limits.maxGapMs, maxChunkMs: this.limits.maxChunkBytes / 8 });
-    call.setFlowControl({ pause: () => this.socket.pause(), resume: () => this.socket.resume() });
+    call.setFlowControl({
+      pause: () => {
+        this.flowPaused = true;
+        this.socket.pause();
+      },
+      resume: () => {
+        this.flowPaused = false;
+        this.socket.resume();
+        this.armIdle();
+      },
+    });
     this.state = "streaming";
     this.log.info({ callId: call.callId, streamSid: m.streamSid, tracks: m.start.tracks }, "twilio stream started");
     this.socket.resume();
