@@ -110,6 +110,7 @@ export class TwilioMediaSession {
   private idleTimer?: NodeJS.Timeout;
   private finished = false;
   private flowPaused = false;
+  private failReason?: string;
   private readonly onEnd?: (session: TwilioMediaSession) => void;
   /** Counters for logs and tests. */
   readonly stats = { messages: 0, media: 0, dtmf: 0, marks: 0, bytesWritten: 0 };
@@ -154,7 +155,7 @@ export class TwilioMediaSession {
     this.idleTimer = setTimeout(() => {
       // Not reading on purpose (the call is opening, or the engines asked us to wait): not Twilio's silence.
       if (this.state === "opening" || this.flowPaused) return this.armIdle();
-      const s = Math.round(this.limits.idleTimeoutMs / 1000);
+      const s = this.limits.idleTimeoutMs / 1000;
       const reason = this.call ? `no audio from Twilio for ${s} s: stream dropped` : `no start message within ${s} s`;
       void this.fail(new Refusal(TwilioClose.policyViolation, reason));
     }, this.limits.idleTimeoutMs);
@@ -252,7 +253,7 @@ export class TwilioMediaSession {
     if (this.state !== "opening") {
       // The socket closed (or failed) while the call opened: the call is interrupted at once.
       this.call = call;
-      await this.finishCall("interrupt", "socket closed while the call opened");
+      await this.finishCall("interrupt", this.failReason ?? "stream closed while the call opened");
       return;
     }
     this.call = call;
@@ -310,6 +311,7 @@ export class TwilioMediaSession {
     if (this.state === "ended" || this.state === "failed") return;
     const wasOpening = this.state === "opening";
     this.state = "failed";
+    this.failReason = refusal.message;
     clearTimeout(this.idleTimer);
     this.log.info({ callId: this.call?.callId, code: refusal.code, reason: refusal.message }, "twilio stream refused");
     this.closeSocket(refusal.code, refusal.message);
