@@ -1,6 +1,7 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
- * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, and the built web pages
+ * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, live calls
+ * (`GET /v1/calls/:id/live`, `live-calls/`), and the built web pages
  * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
  * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
@@ -21,6 +22,11 @@ import type { LiveFlowLimits, LiveSession } from "./speech/live-session";
 import { errorHandler, notFoundHandler } from "./errors";
 import { listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
 import { tokenRoutes } from "./token-route";
+import { LiveCallHub, type LiveCallStore } from "./live-calls/hub";
+import type { LiveCallBus } from "./live-calls/bus";
+import { liveCallRoutes } from "./live-calls/routes";
+import type { Analysis } from "./store/model";
+import type { Transcript } from "../contracts";
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -81,6 +87,8 @@ export interface BuildServerOptions {
   maxChannelsPerSession?: number;
   /** Throttling of live audio sent ahead of real time. Default `DEFAULT_FLOW_LIMITS` (`speech/live-session.ts`). */
   liveFlow?: LiveFlowLimits;
+  /** Live calls: where their outcome is stored (the calls table) and their events travel. Default: not stored, in-process bus; `app.liveCalls.use()` plugs them in later. */
+  liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis> };
 }
 
 declare module "fastify" {
@@ -89,6 +97,8 @@ declare module "fastify" {
     listenSessions: Set<LiveSession>;
     /** Live channels admitted and the limit. */
     liveAdmission: ChannelAdmission;
+    /** Live calls streamed from the telephony side (`live-calls/hub.ts`). */
+    liveCalls: LiveCallHub;
   }
 }
 
@@ -141,6 +151,16 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   app.decorate("listenSessions", sessions);
   const admission = new ChannelAdmission(options.maxLiveChannels ?? defaultMaxLiveChannels());
   app.decorate("liveAdmission", admission);
+  const liveCalls = new LiveCallHub({
+    engines,
+    admission,
+    sessions,
+    log: app.log,
+    ...options.liveCalls,
+    flushTimeoutMs: options.liveFlushTimeoutMs ?? 120_000,
+    flow: options.liveFlow,
+  });
+  app.decorate("liveCalls", liveCalls);
 
   app.register(fastifyWebsocket, {
     options: {
@@ -174,6 +194,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       sessions: sessions.size,
       channels: admission.inUse,
       maxChannels: admission.limit,
+      liveCalls: liveCalls.size,
     };
     if (engineState.status === "failed") return reply.code(503).send({ ...body, error: engineState.error });
     return reply.code(engineState.status === "ready" ? 200 : 503).send(body);
@@ -193,7 +214,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     admission,
     maxChannelsPerSession: options.maxChannelsPerSession ?? MAX_CHANNELS_PER_SESSION,
     flow: options.liveFlow,
+    liveCalls,
   });
+  app.register(liveCallRoutes, { hub: liveCalls });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.
@@ -210,6 +233,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   app.addHook("preClose", async () => {
     for (const s of sessions) s.shutdown();
+    await liveCalls.shutdown();
   });
 
   return app;

@@ -78,6 +78,11 @@ async function main(): Promise<void> {
   }
   const calls = pipeline.calls;
   const queue = pipeline.queue;
+  // Live calls are stored in the calls table and analysed like recorded calls (same topics, same LLM option).
+  const { topics, llm } = pipelineConfig;
+  const { analyzeTranscript } = await import("./pipeline/stages/analyze");
+  app.liveCalls.use({ store: calls });
+  app.liveCalls.analyze = (t) => analyzeTranscript(t, { taxonomy: topics, ...(llm && { llm }) });
   app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
   // The server's request guard authenticates these routes (API key only, the default).
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });

@@ -27,8 +27,18 @@ describe("parseListenQuery", () => {
         diarize: false,
         utterances: false,
         detectLanguage: false,
+        extra: {},
       },
     });
+  });
+
+  it("reads Deepgram's repeated extra=key:value, and refuses a malformed one naming the parameter", () => {
+    const r = parseListenQuery({ extra: ["call_id:c-1", "agent_name:Ann: the agent"] }, "live", ENGINE);
+    expect(r.ok && r.options.extra).toEqual({ call_id: "c-1", agent_name: "Ann: the agent" });
+    const bad = parseListenQuery({ extra: "no-colon" }, "prerecorded", ENGINE);
+    expect(bad).toMatchObject({ ok: false, parameter: "extra" });
+    const many = parseListenQuery({ extra: Array.from({ length: 21 }, (_, i) => `k${i}:v`) }, "live", ENGINE);
+    expect(many).toMatchObject({ ok: false, parameter: "extra" });
   });
 
   it("types every supported parameter, keeps repeated keyterms, and lists unknown names", () => {

@@ -1,8 +1,9 @@
 /**
  * The calls API (issue 4 §6): `GET /v1/calls/:id` — status (queued, downloading, transcribing,
- * analyzing, delivering, done, failed with the reason), each stage's status and timings, and when
- * done the `fdc3.transcript`; `GET /v1/calls?limit&offset&status` — a page of calls, newest first,
- * without transcripts (fetch one call for its transcript).
+ * analyzing, delivering, done, failed with the reason; a live call: live, then done or failed), each
+ * stage's status and timings, and when done the `fdc3.transcript`; `GET /v1/calls?limit&offset&status&source`
+ * — a page of calls, newest first, without transcripts (fetch one call for its transcript); `source`
+ * is `recording` (webhook) or `live` (streamed from the telephony side, `live-calls/`).
  *
  * Auth: only the API key (`Authorization: Token|Bearer <key>`), the default of the server's request
  * guard (`request-guard.ts`), which decides on the matched route; `listen` tokens are refused. On an
@@ -15,18 +16,20 @@ import type { FastifyPluginAsync } from "fastify";
 import { credentialMatches, presentedCredential } from "../auth";
 import { errorBody, errorHandler } from "../errors";
 import type { CallView } from "../store/calls";
-import type { CallStatus } from "../store/model";
+import type { CallSource, CallStatus } from "../store/model";
 
 export type { CallView };
 
 /** All call statuses, for the `status` filter. */
-export const CALL_STATUSES: readonly CallStatus[] = ["queued", "downloading", "transcribing", "analyzing", "delivering", "done", "failed"];
+export const CALL_STATUSES: readonly CallStatus[] = ["queued", "downloading", "transcribing", "analyzing", "delivering", "live", "done", "failed"];
 
 /** Query of {@link CallsApiOptions.listCalls}. `limit` 1–100, `offset` ≥ 0. */
 export interface ListCallsQuery {
   limit: number;
   offset: number;
   status?: CallStatus;
+  /** `recording` or `live`. */
+  source?: CallSource;
 }
 
 /** Options of {@link callsApiPlugin}. */
@@ -65,7 +68,7 @@ export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, o
     },
   );
 
-  app.get<{ Querystring: { limit: number; offset: number; status?: CallStatus } }>(
+  app.get<{ Querystring: { limit: number; offset: number; status?: CallStatus; source?: CallSource } }>(
     "/v1/calls",
     {
       schema: {
@@ -76,13 +79,14 @@ export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, o
             limit: { type: "integer", minimum: 1, maximum: 100, default: 20 },
             offset: { type: "integer", minimum: 0, maximum: 1_000_000, default: 0 },
             status: { type: "string", enum: [...CALL_STATUSES] },
+            source: { type: "string", enum: ["recording", "live"] },
           },
         },
       },
     },
     async (request) => {
-      const { limit, offset, status } = request.query;
-      const page = await listCalls({ limit, offset, ...(status && { status }) });
+      const { limit, offset, status, source } = request.query;
+      const page = await listCalls({ limit, offset, ...(status && { status }), ...(source && { source }) });
       const calls = Array.isArray(page) ? page : page.calls;
       const total = Array.isArray(page) ? undefined : page.total;
       // Lists stay small: transcripts only come with a single call.

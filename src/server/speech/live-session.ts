@@ -18,7 +18,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import type { WebSocket, RawData } from "ws";
+import type { RawData } from "ws";
 import type { ChannelLease } from "./admission";
 import { ENGINE_SAMPLE_RATE, type RecognizerStream, type SpeechEngine } from "./engines/engine";
 import { downmix, float32ToInt16, int16ToFloat32 } from "./audio/pcm";
@@ -56,9 +56,29 @@ const FLOW_POLL_MS = 100;
 /** Longest wait for a session's engine streams to close before its channels are given back anyway, ms. */
 const RELEASE_TIMEOUT_MS = 30_000;
 
+/**
+ * What a session needs of its socket: the part of `ws`'s WebSocket it uses. A client's WebSocket,
+ * or an in-process stand-in (`live-calls/loopback-socket.ts`) when a telephony ingress feeds the session.
+ */
+export interface ListenSocket {
+  on(event: "message", listener: (data: RawData, isBinary: boolean) => void): unknown;
+  on(event: "close", listener: (code: number) => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  pause(): void;
+  resume(): void;
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly CONNECTING: number;
+}
+
+/** How a session ended: `normal` after CloseStream, else the close code and reason (client gone: code 1005/1006 from the client). */
+export type LiveSessionOutcome = { kind: "normal" } | { kind: "failed"; code: number; reason: string } | { kind: "client-closed"; code: number };
+
 /** Everything a session needs from the server. */
 export interface LiveSessionInit {
-  socket: WebSocket;
+  socket: ListenSocket;
   engine: SpeechEngine;
   options: ListenOptions;
   requestId: string;
@@ -76,6 +96,8 @@ export interface LiveSessionInit {
   flow?: LiveFlowLimits;
   /** Called once when the session has ended and released its engine streams. */
   onEnd: (session: LiveSession) => void;
+  /** Sees every message the session sends, before it goes to the socket (a live call publishes them, `live-calls/`). */
+  tap?: (message: ServerMessage) => void;
 }
 
 interface StreamFormat {
@@ -117,6 +139,8 @@ export class LiveSession {
   /** When the first audio arrived (performance.now), the origin of the real-time allowance. */
   private flowStart?: number;
   private throttleTimer?: NodeJS.Timeout;
+  /** How the session ended; set when it ends. */
+  outcome?: LiveSessionOutcome;
 
   constructor(private readonly init: LiveSessionInit) {
     this.requestId = init.requestId;
@@ -147,6 +171,11 @@ export class LiveSession {
   /** Seconds of audio received (per channel). */
   get receivedSeconds(): number {
     return this.format ? this.framesIn / this.format.sampleRate : 0;
+  }
+
+  /** End the session now with an error code and reason (e.g. 1008 when its live call is refused); pending audio is discarded. */
+  refuse(code: number, reason: string): void {
+    this.fail(code, reason);
   }
 
   /** End the session now because the server is stopping: close 1001 (going away); pending audio is discarded. */
@@ -320,7 +349,8 @@ export class LiveSession {
       this.streams = streams;
       for (const s of streams) s.on("error", (err: Error) => this.fail(CloseCode.internalError, `engine failed: ${err.message}`));
       this.resamplers = await Promise.all(
-        streams.map(() => StreamResampler.create(format.sampleRate, ENGINE_SAMPLE_RATE, Quality.fastest)),
+        // Telephony rates (8 kHz) are upsampled with the quality the pre-recorded path uses, so a live call hears what POST hears.
+        streams.map(() => StreamResampler.create(format.sampleRate, ENGINE_SAMPLE_RATE, format.sampleRate < ENGINE_SAMPLE_RATE ? Quality.medium : Quality.fastest)),
       );
       if (this.isEnded()) {
         // The client left while the converters were created; release() already closed the streams.
@@ -408,6 +438,7 @@ export class LiveSession {
       channels: this.format?.channels ?? this.init.options.channels,
       models: [uuid],
       model_info: { [uuid]: info },
+      ...(Object.keys(this.init.options.extra ?? {}).length > 0 && { extra: this.init.options.extra }),
     };
   }
 
@@ -426,7 +457,9 @@ export class LiveSession {
 
   private send(message: ServerMessage): void {
     const { socket } = this.init;
-    if (this.state === "ended" || socket.readyState !== socket.OPEN) return;
+    if (this.state === "ended") return;
+    this.init.tap?.(message);
+    if (socket.readyState !== socket.OPEN) return;
     this.messagesOut++;
     socket.send(JSON.stringify(message));
   }
@@ -458,6 +491,7 @@ export class LiveSession {
   private end(code: number, reason: string): void {
     if (this.state === "ended") return;
     this.state = "ended";
+    this.outcome = code === CloseCode.normal ? { kind: "normal" } : { kind: "failed", code, reason };
     this.abort.abort(new Error("live session ended"));
     this.resolveReady(false);
     const { socket } = this.init;
@@ -479,6 +513,7 @@ export class LiveSession {
     if (this.state !== "ended") {
       this.init.log.info({ requestId: this.requestId, code }, "client closed the live socket");
       this.state = "ended";
+      this.outcome = { kind: "client-closed", code };
       this.abort.abort(new Error("client closed the live socket"));
       this.resolveReady(false);
     }

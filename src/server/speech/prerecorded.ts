@@ -85,6 +85,7 @@ export async function transcribeRecording(body: Uint8Array, options: ListenOptio
       channels: audio.sourceChannels,
       models: [ctx.model.uuid],
       model_info: { [ctx.model.uuid]: ctx.model.info },
+      ...(Object.keys(options.extra ?? {}).length > 0 && { extra: options.extra }),
     },
     results: options.utterances ? { channels, utterances } : { channels },
   };

@@ -84,6 +84,8 @@ export interface MetadataMessage {
   channels: number;
   models: string[];
   model_info: Record<string, ModelInfo>;
+  /** The request's `extra=key:value` parameters, when given (Deepgram echoes them). */
+  extra?: Record<string, string>;
 }
 
 /** Any message the server sends on a live stream. */
@@ -220,6 +222,7 @@ const metadataProperties = {
   channels: { type: "integer", minimum: 1 },
   models: { type: "array", items: { type: "string" } },
   model_info: { type: "object", additionalProperties: modelInfo },
+  extra: { type: "object", additionalProperties: { type: "string" } },
 } as const;
 
 /** Schema of {@link MetadataMessage}. */

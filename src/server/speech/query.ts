@@ -48,6 +48,11 @@ export interface ListenOptions {
   utterances: boolean;
   /** Detect the spoken language (Deepgram `detect_language`); only models with more than one language. Default false. */
   detectLanguage: boolean;
+  /**
+   * Deepgram's `extra=key:value` (repeatable): echoed in the response metadata. `call_id` makes a live
+   * multichannel stream a live call (`live-calls/`); `agent_name`, `customer_name`, `phone_number` name its parties.
+   */
+  extra: Record<string, string>;
 }
 
 /** Outcome of {@link parseListenQuery}. */
@@ -63,11 +68,11 @@ const INTEGER_PARAMS = ["sample_rate", "channels", "utterance_end_ms"];
 
 const LIVE_PARAMS = new Set([
   "model", "language", "encoding", "sample_rate", "channels", "multichannel", "interim_results",
-  "endpointing", "utterance_end_ms", "vad_events", "punctuate", "smart_format", "keyterm", "diarize", "detect_language",
+  "endpointing", "utterance_end_ms", "vad_events", "punctuate", "smart_format", "keyterm", "diarize", "detect_language", "extra",
 ]);
 const PRERECORDED_PARAMS = new Set([
   "model", "language", "encoding", "sample_rate", "channels", "multichannel", "punctuate",
-  "smart_format", "keyterm", "diarize", "utterances", "detect_language",
+  "smart_format", "keyterm", "diarize", "utterances", "detect_language", "extra",
 ]);
 
 /** Readable rule per parameter, used in error messages. */
@@ -88,6 +93,7 @@ const RULES: Record<string, string> = {
   diarize: "must be true or false",
   utterances: "must be true or false",
   detect_language: "must be true or false",
+  extra: "must be key:value pairs (key 1–64 characters without a colon, value at most 256 characters), at most 20 of them",
 };
 
 /**
@@ -108,6 +114,7 @@ export function listenQuerySchema(models: string[], mode: ListenMode) {
     keyterm: { type: "array", maxItems: 100, items: { type: "string", minLength: 1, maxLength: 200 } },
     diarize: bool,
     detect_language: bool,
+    extra: { type: "array", maxItems: 20, items: { type: "string", pattern: "^[^:]{1,64}:[^]{0,256}$" } },
   };
   const live = {
     interim_results: bool,
@@ -138,7 +145,7 @@ function validatorFor(models: string[], mode: ListenMode) {
 
 /** Give a query-string value its JSON type where it looks like one; the schema then judges it. */
 function typed(name: string, raw: string | string[]): unknown {
-  if (name === "keyterm") return Array.isArray(raw) ? raw : [raw];
+  if (name === "keyterm" || name === "extra") return Array.isArray(raw) ? raw : [raw];
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (BOOLEAN_PARAMS.includes(name) || name === "endpointing") {
     if (value === "true") return true;
@@ -234,6 +241,7 @@ export function parseListenQuery(
       diarize: (candidate.diarize as boolean | undefined) ?? false,
       utterances: (candidate.utterances as boolean | undefined) ?? false,
       detectLanguage,
+      extra: Object.fromEntries(((candidate.extra as string[] | undefined) ?? []).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])),
     },
   };
 }

@@ -17,6 +17,9 @@ import { LiveSession, CloseCode, closeReason, type LiveFlowLimits } from "./live
 import type { ModelInfo } from "./protocol";
 import { parseListenQuery } from "./query";
 import { transcribeRecording } from "./prerecorded";
+import type { LiveCall, LiveCallHub } from "../live-calls/hub";
+import { describeOutcome, listenCallStart } from "../live-calls/listen-call";
+import type { ServerMessage } from "./protocol";
 
 /** What the routes need from the server. */
 export interface ListenRoutesOptions {
@@ -38,6 +41,8 @@ export interface ListenRoutesOptions {
   maxChannelsPerSession?: number;
   /** How far ahead of real time a live client may send. Default `DEFAULT_FLOW_LIMITS`. */
   flow?: LiveFlowLimits;
+  /** Live calls: a live session with `extra=call_id:<id>` feeds that call (`live-calls/`). Unset: `call_id` is only echoed. */
+  liveCalls?: LiveCallHub;
 }
 
 /**
@@ -169,6 +174,16 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
         return;
       }
       if (parsed.ignored.length > 0) request.log.info({ ignoredParameters: parsed.ignored }, "ignoring unknown query parameters");
+      const callStart = opts.liveCalls ? listenCallStart(parsed.options.extra) : undefined;
+      if (callStart && !callStart.ok) {
+        refuse(CloseCode.policyViolation, callStart.message);
+        return;
+      }
+      // With extra=call_id the session feeds that live call; messages wait until the call has begun.
+      let call: LiveCall | undefined;
+      const pending: ServerMessage[] = [];
+      const tap = callStart ? (m: ServerMessage) => (call ? call.onSessionMessage(m) : pending.push(m)) : undefined;
+      let begun: Promise<LiveCall> | undefined;
       const session = new LiveSession({
         socket,
         engine,
@@ -181,9 +196,28 @@ export async function listenRoutes(app: FastifyInstance, opts: ListenRoutesOptio
         lease,
         maxChannels: maxChannelsPerSession,
         flow: opts.flow,
-        onEnd: (s) => sessions.delete(s),
+        tap,
+        onEnd: (s) => {
+          sessions.delete(s);
+          void begun?.then((c) => c.finish(describeOutcome(s.outcome)), () => undefined);
+        },
       });
       sessions.add(session);
+      if (callStart?.ok && opts.liveCalls) {
+        begun = opts.liveCalls.begin(callStart.start);
+        begun.then(
+          (c) => {
+            call = c;
+            c.receivedSeconds = () => session.receivedSeconds;
+            for (const m of pending.splice(0)) c.onSessionMessage(m);
+            if (!session.active) void c.finish(describeOutcome(session.outcome));
+          },
+          (err: Error) => {
+            request.log.info({ callId: callStart.start.callId, err: err.message }, "live call refused");
+            session.refuse(CloseCode.policyViolation, err.message);
+          },
+        );
+      }
     },
   });
 

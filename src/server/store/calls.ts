@@ -8,19 +8,24 @@
 import { createHash } from "node:crypto";
 import type { Transcript } from "../../contracts";
 import type { AtRestCipher } from "./crypto";
-import { STAGES, type Analysis, type CallStatus, type RecordingReady, type StageName, type StageState } from "./model";
+import { STAGES, type Analysis, type CallSource, type CallStatus, type RecordingReady, type StageName, type StageState } from "./model";
+import { CallAlreadyStreamingError, type LiveCallMetadata, type LiveCallSource } from "../live-calls/types";
 import type { Queryable } from "./database";
 import { openMetadata, sealMetadata } from "./metadata";
 
 /** A call as the API returns it (`GET /v1/calls/:id`); times are ISO 8601 strings. */
 export interface CallView {
   call_id: string;
+  /** `recording` (webhook) or `live` (streamed from the telephony side). */
+  source: CallSource;
+  /** Live calls: the ingress, `audiohook`, `twilio` or `listen`. */
+  live_source?: LiveCallSource;
   status: CallStatus;
   /** Why the call failed (status `failed`), client-safe. */
   reason?: string;
   stages: Record<StageName, StageState>;
-  /** The recording-ready webhook body: call metadata and recording URL. */
-  metadata: RecordingReady;
+  /** The recording-ready webhook body: call metadata and recording URL (a live call: its metadata, no URL). */
+  metadata: RecordingReady | LiveCallMetadata;
   created_at: string;
   updated_at: string;
   delivered_at?: string;
@@ -114,9 +119,9 @@ export class CallRepository {
   /** One call for the API, with the decrypted transcript when done; undefined when unknown. */
   async getCall(callId: string): Promise<CallView | undefined> {
     const { rows } = await this.db.query(
-      `SELECT call_id, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at,
-              CASE WHEN status = 'done' THEN transcript END AS transcript,
-              CASE WHEN status = 'done' THEN analysis END AS analysis
+      `SELECT call_id, source, live_source, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at,
+              CASE WHEN status = 'done' OR (source = 'live' AND status = 'failed') THEN transcript END AS transcript,
+              CASE WHEN status = 'done' OR (source = 'live' AND status = 'failed') THEN analysis END AS analysis
          FROM calls WHERE call_id = $1`,
       [callId],
     );
@@ -131,16 +136,17 @@ export class CallRepository {
   }
 
   /** Calls, newest first, without transcripts; `total` counts all matching calls. `limit` 1–500. */
-  async listCalls(opts: { limit?: number; offset?: number; status?: CallStatus } = {}): Promise<{ calls: CallView[]; total: number }> {
+  async listCalls(opts: { limit?: number; offset?: number; status?: CallStatus; source?: CallSource } = {}): Promise<{ calls: CallView[]; total: number }> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 500);
     const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
     const status = opts.status ?? null;
+    const source = opts.source ?? null;
     const { rows } = await this.db.query(
-      `SELECT call_id, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at
-         FROM calls WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC, call_id LIMIT $2 OFFSET $3`,
-      [status, limit, offset],
+      `SELECT call_id, source, live_source, status, reason, metadata, metadata_sealed, stages, created_at, updated_at, delivered_at, audio_deleted_at
+         FROM calls WHERE ($1::text IS NULL OR status = $1) AND ($4::text IS NULL OR source = $4) ORDER BY created_at DESC, call_id LIMIT $2 OFFSET $3`,
+      [status, limit, offset, source],
     );
-    const count = await this.db.query<{ n: string | number }>("SELECT count(*) AS n FROM calls WHERE ($1::text IS NULL OR status = $1)", [status]);
+    const count = await this.db.query<{ n: string | number }>("SELECT count(*) AS n FROM calls WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR source = $2)", [status, source]);
     return { calls: rows.map((r) => this.toView(r)), total: Number(count.rows[0]?.n ?? 0) };
   }
 
@@ -237,6 +243,66 @@ export class CallRepository {
     await this.db.query("UPDATE calls SET audio_deleted_at = now(), updated_at = now() WHERE call_id = $1", [callId]);
   }
 
+  /**
+   * Begin a live call (`LiveCallStore.beginLiveCall`): insert its row in status `live`, or take over
+   * a `live` row whose heartbeat (`updated_at`) is older than `staleAfterSec` (its process died).
+   * @throws CallAlreadyStreamingError when the id streams elsewhere, or the call already exists (a recording, or a live call that ended)
+   */
+  async beginLiveCall(callId: string, liveSource: LiveCallSource, metadata: LiveCallMetadata, staleAfterSec: number): Promise<void> {
+    const { visible, sealed } = sealMetadata(this.cipher, metadata as RecordingReady);
+    const stages = { ...initialStages(), download: { status: "skipped", attempts: 0 }, decode: { status: "skipped", attempts: 0 }, deliver: { status: "skipped", attempts: 0 }, transcribe: { status: "running", attempts: 1, startedAt: new Date().toISOString() } };
+    const { rows } = await this.db.query<{ call_id: string }>(
+      `INSERT INTO calls (call_id, job_id, status, source, live_source, metadata, metadata_sealed, stages)
+            VALUES ($1, $2, 'live', 'live', $3, $4, $5, $6)
+       ON CONFLICT (call_id) DO UPDATE SET live_source = EXCLUDED.live_source, metadata = EXCLUDED.metadata, metadata_sealed = EXCLUDED.metadata_sealed,
+              stages = EXCLUDED.stages, reason = NULL, transcript = NULL, analysis = NULL, updated_at = now()
+        WHERE calls.source = 'live' AND calls.status = 'live' AND calls.updated_at < now() - make_interval(secs => $7)
+       RETURNING call_id`,
+      [callId, jobIdForCall(callId), liveSource, JSON.stringify(visible), sealed, JSON.stringify(stages), staleAfterSec],
+    );
+    if (rows.length) return;
+    const existing = await this.db.query<{ status: string; source: string }>("SELECT status, source FROM calls WHERE call_id = $1", [callId]);
+    const row = existing.rows[0];
+    const err = new CallAlreadyStreamingError(callId);
+    if (row && (row.status !== "live" || row.source !== "live")) {
+      err.message = `call ${callId} already exists (${row.source === "live" ? "a live call" : "a recorded call"}, status ${row.status}): a call id streams once`;
+    }
+    throw err;
+  }
+
+  /** Refresh a live call's heartbeat. */
+  async heartbeatLiveCall(callId: string): Promise<void> {
+    await this.db.query("UPDATE calls SET updated_at = now() WHERE call_id = $1 AND status = 'live'", [callId]);
+  }
+
+  /** Store a live call's outcome: status, reason, metadata (participants may have changed), transcript and analysis encrypted, stage times. */
+  async finishLiveCall(
+    callId: string,
+    outcome: { status: "done" | "failed"; reason?: string; transcript: Transcript; analysis?: Analysis; metadata: LiveCallMetadata },
+  ): Promise<void> {
+    const { visible, sealed } = sealMetadata(this.cipher, outcome.metadata as RecordingReady);
+    const now = new Date().toISOString();
+    const finished = (status: StageState["status"]) => ({ status, attempts: 1, finishedAt: now });
+    const { rows } = await this.db.query<{ stages: Record<string, StageState> }>("SELECT stages FROM calls WHERE call_id = $1", [callId]);
+    const stages = { ...initialStages(), ...(rows[0]?.stages as Record<StageName, StageState> | undefined) };
+    stages.transcribe = { ...stages.transcribe, ...finished(outcome.status === "done" ? "done" : "failed"), ...(outcome.reason && { error: outcome.reason }) };
+    stages.analyze = outcome.analysis ? finished("done") : { status: "skipped", attempts: 0 };
+    await this.db.query(
+      `UPDATE calls SET status = $2, reason = $3, metadata = $4, metadata_sealed = $5, transcript = $6, analysis = $7, stages = $8, updated_at = now()
+        WHERE call_id = $1`,
+      [
+        callId,
+        outcome.status,
+        outcome.status === "failed" ? (outcome.reason ?? "failed") : null,
+        JSON.stringify(visible),
+        sealed,
+        this.sealJson(outcome.transcript, `transcript:${callId}`),
+        outcome.analysis ? this.sealJson(outcome.analysis, `analysis:${callId}`) : null,
+        JSON.stringify(stages),
+      ],
+    );
+  }
+
   private sealJson(value: unknown, aad: string): Buffer {
     return this.cipher.seal(Buffer.from(JSON.stringify(value), "utf8"), aad);
   }
@@ -248,6 +314,8 @@ export class CallRepository {
   private toView(r: Record<string, unknown>): CallView {
     return {
       call_id: r.call_id as string,
+      source: (r.source as CallSource | undefined) ?? "recording",
+      ...(r.live_source != null && { live_source: r.live_source as LiveCallSource }),
       status: r.status as CallStatus,
       ...(r.reason != null && { reason: r.reason as string }),
       stages: { ...initialStages(), ...(r.stages as Record<StageName, StageState>) },

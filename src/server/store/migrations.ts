@@ -73,6 +73,28 @@ const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: 
     sql: `ALTER TABLE calls ADD COLUMN metadata_sealed bytea`,
     run: encryptExistingMetadata,
   },
+  {
+    // Live calls (live-calls/): a call streamed from the telephony side is a row too, with
+    // source 'live', status 'live' while it streams (updated_at is its heartbeat), and which
+    // ingress it came through. live_call_events carries a call's events between server processes
+    // (live-calls/postgres-bus.ts), encrypted like transcripts, and is emptied when the call ends.
+    version: 4,
+    sql: `
+      ALTER TABLE calls ADD COLUMN source text NOT NULL DEFAULT 'recording' CHECK (source IN ('recording','live'));
+      ALTER TABLE calls ADD COLUMN live_source text;
+      ALTER TABLE calls DROP CONSTRAINT calls_status_check;
+      ALTER TABLE calls ADD CONSTRAINT calls_status_check
+        CHECK (status IN ('queued','downloading','transcribing','analyzing','delivering','live','done','failed'));
+      CREATE INDEX calls_source_idx ON calls (source, created_at DESC);
+      CREATE TABLE live_call_events (
+        call_id    text NOT NULL,
+        seq        integer NOT NULL,
+        event      bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_id, seq)
+      );
+    `,
+  },
 ];
 
 async function encryptExistingMetadata(tx: Queryable, cipher: AtRestCipher | undefined): Promise<void> {

@@ -23,11 +23,14 @@ export const STAGES = ["download", "decode", "transcribe", "analyze", "deliver"]
 export type StageName = (typeof STAGES)[number];
 
 /** Overall call status as `GET /v1/calls/:id` reports it. */
-export type CallStatus = "queued" | "downloading" | "transcribing" | "analyzing" | "delivering" | "done" | "failed";
+export type CallStatus = "queued" | "downloading" | "transcribing" | "analyzing" | "delivering" | "live" | "done" | "failed";
 
-/** Per-stage record: status, attempt count, ISO start/end times, duration in seconds, error reason. */
+/** Where a call came from: a recording-ready webhook, or a live stream from the telephony side (`live-calls/`). */
+export type CallSource = "recording" | "live";
+
+/** Per-stage record: status, attempt count, ISO start/end times, duration in seconds, error reason. `skipped`: not part of this call's path (a live call is neither downloaded nor delivered by the server). */
 export interface StageState {
-  status: "pending" | "running" | "done" | "failed";
+  status: "pending" | "running" | "done" | "failed" | "skipped";
   attempts: number;
   startedAt?: string;
   finishedAt?: string;

@@ -32,7 +32,7 @@ const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
  * the participant with role `agent`), channel 1 the customer (the participant with role
  * `customer`, else the first participant that is not the agent); defaults `agent` / `customer`.
  */
-export function channelSpeakers(meta: RecordingReady, channelCount: number): string[] {
+export function channelSpeakers(meta: Pick<RecordingReady, "agent" | "participants"> & Partial<RecordingReady>, channelCount: number): string[] {
   const participants = meta.participants ?? [];
   const agentParticipant = participants.find((p) => p.role === "agent");
   const agentName = meta.agent?.name ?? agentParticipant?.name;
@@ -56,7 +56,8 @@ function segmentOf(h: EngineHypothesis, speaker: string, channel: number | undef
   return { speaker, ...(channel === undefined ? {} : { channel }), start, end, text, confidence, words };
 }
 
-function participantsContext(meta: RecordingReady): Transcript["participants"] | undefined {
+/** The call's people as an `fdc3.contactList` (agent first, then participants; e-mails where valid); undefined when nobody is named. */
+export function participantsContext(meta: Pick<RecordingReady, "agent" | "participants">): Transcript["participants"] | undefined {
   const people = [...(meta.agent ? [{ name: meta.agent.name, email: meta.agent.email }] : []), ...(meta.participants ?? [])];
   const contacts = people
     .filter((p) => p.name || p.email)
@@ -65,7 +66,8 @@ function participantsContext(meta: RecordingReady): Transcript["participants"] |
   return unique.length > 0 ? ({ type: "fdc3.contactList", contacts: unique } as Transcript["participants"]) : undefined;
 }
 
-function timeRange(meta: RecordingReady, duration: number): Transcript["timeRange"] | undefined {
+/** `fdc3.timeRange` from `start_time` and a duration in seconds; undefined without a valid start time. */
+export function timeRange(meta: Pick<RecordingReady, "start_time">, duration: number): Transcript["timeRange"] | undefined {
   if (!meta.start_time) return undefined;
   const start = Date.parse(meta.start_time);
   if (Number.isNaN(start)) return undefined;

@@ -53,6 +53,8 @@ export class PocketSphinxDecoder {
   private readonly logmath: CPointer;
   /** Samples fed since `ps_init`: the library counts frames from decoder creation, across utterances. */
   private samplesSinceInit = 0;
+  /** Samples written but short of a whole 100 ms chunk, decoded with the next write or flush. */
+  private carry = new Int16Array(0);
   /** `samplesSinceInit` when the current stream began: stream time zero. */
   private streamOriginSamples = 0;
   private inStream = false;
@@ -100,6 +102,7 @@ export class PocketSphinxDecoder {
     if (this.inStream) throw new Error("PocketSphinx decoder is already serving a stream");
     this.streamOriginSamples = this.samplesSinceInit;
     this.inStream = true;
+    this.carry = new Int16Array(0);
     this.startUtterance();
   }
 
@@ -110,6 +113,22 @@ export class PocketSphinxDecoder {
    */
   process(pcm: Int16Array): DecoderEvent[] {
     this.assertInStream();
+    // Chunks are cut at fixed 100 ms boundaries of the stream, whatever the sizes of the writes: the
+    // VAD's endpoint is checked per chunk, so the same audio written in other pieces (live frames vs
+    // a whole recording) must give the same utterances. Samples short of a chunk wait for the next write.
+    let input = pcm;
+    if (this.carry.length > 0) {
+      input = new Int16Array(this.carry.length + pcm.length);
+      input.set(this.carry, 0);
+      input.set(pcm, this.carry.length);
+    }
+    const whole = input.length - (input.length % CHUNK_SAMPLES);
+    this.carry = input.slice(whole);
+    return this.processChunks(input.subarray(0, whole));
+  }
+
+  /** Decode whole chunks (the last may be short: flush). */
+  private processChunks(pcm: Int16Array): DecoderEvent[] {
     const events: DecoderEvent[] = [];
     for (let offset = 0; offset < pcm.length; offset += CHUNK_SAMPLES) {
       const chunk = pcm.subarray(offset, Math.min(offset + CHUNK_SAMPLES, pcm.length));
@@ -148,10 +167,13 @@ export class PocketSphinxDecoder {
    */
   flush(): DecoderEvent[] {
     this.assertInStream();
-    if (!this.utteranceHasSpeech) return [];
+    const carried = this.carry;
+    this.carry = new Int16Array(0);
+    const events = this.processChunks(carried);
+    if (!this.utteranceHasSpeech) return events;
     const final = this.endUtterance("finalize");
     this.startUtterance();
-    return [final];
+    return [...events, final];
   }
 
   /** End the stream, discarding the utterance in progress. The decoder can `begin()` again. Idempotent. */
