@@ -16,11 +16,12 @@
  * Other parameters are ignored. Values that do not fit (a phone "number" like `client:alice`)
  * are left out rather than refused; a `callId` that is not a valid call id is refused.
  */
+import { CALL_ID_PATTERN as LIVE_CALL_ID_PATTERN } from "../../live-calls/listen-call";
 import type { LiveCallMetadata } from "../../live-calls/types";
 import type { StartMessage } from "./messages";
 
-/** A call id as the rest of the server takes it (the recording-ready schema's rule). */
-export const CALL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** A call id as the rest of the server takes it (the live calls' and the recording-ready schema's rule). */
+export const CALL_ID_PATTERN = new RegExp(LIVE_CALL_ID_PATTERN);
 const PHONE_PATTERN = /^[0-9+() .#*-]{1,40}$/;
 const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 

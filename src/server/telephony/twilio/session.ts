@@ -282,11 +282,13 @@ export class TwilioMediaSession {
 
   private media(m: MediaMessage): void {
     const { payload, track, timestamp } = m.media;
-    if (payload.length > Math.ceil(this.limits.maxChunkBytes / 3) * 4) {
-      throw new Refusal(TwilioClose.policyViolation, `media payload larger than ${this.limits.maxChunkBytes} bytes (${this.limits.maxChunkBytes / 8} ms of 8 kHz μ-law)`);
-    }
+    const tooBig = () =>
+      new Refusal(TwilioClose.policyViolation, `media payload larger than ${this.limits.maxChunkBytes} bytes (${this.limits.maxChunkBytes / 8} ms of 8 kHz μ-law)`);
+    // Checked on the text first (nothing is decoded), then exactly on the bytes.
+    if (payload.length > Math.ceil(this.limits.maxChunkBytes / 3) * 4) throw tooBig();
     if (!STRICT_BASE64.test(payload)) throw new Refusal(TwilioClose.policyViolation, "media.payload is not base64");
     const bytes = Buffer.from(payload, "base64");
+    if (bytes.length > this.limits.maxChunkBytes) throw tooBig();
     this.stats.media++;
     this.write(this.aligner!.push(track, Number(timestamp), bytes));
   }
