@@ -93,6 +93,7 @@ describe("a two-party call through Twilio Media Streams (real PocketSphinx)", ()
       expect(stray, `channel ${ch}: words outside its speaker's turns`).toEqual([]);
       expect(wordErrorRate(call.references[ch], live[ch]!).wer, `channel ${ch}: its own speaker's words`).toBeLessThan(wordErrorRate(call.references[1 - ch], live[ch]!).wer);
       const vsBatch = wordErrorRate(batch[ch]!, live[ch]!);
+      console.info(`twilio channel ${ch}: ${words[ch]!.length} words; WER vs POST ${vsBatch.wer.toFixed(3)}; vs reference ${wordErrorRate(call.references[ch], live[ch]!).wer.toFixed(3)}`);
       expect(vsBatch.wer, `channel ${ch}: Twilio live vs POST /v1/listen\n live:  ${live[ch]}\n batch: ${batch[ch]}`).toBeLessThanOrEqual(0.1);
     }
     // The stored transcript: both parties' segments on their channels, named.
