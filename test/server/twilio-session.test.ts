@@ -14,6 +14,7 @@ import {
   LiveCallCapacityError,
   type CallAudioFormat,
   type CallTranscription,
+  type LiveCallEvent,
   type LiveCallStart,
 } from "../../src/server/live-calls/types";
 import { twilioMediaRoutes } from "../../src/server/telephony/twilio/route";
@@ -24,18 +25,26 @@ const TOKEN = "session-test-token-0123456789";
 
 /** A fake hub: every opened call records its writes and its end. */
 class FakeLiveCallHub implements LiveCallOpener {
-  readonly calls: { start: LiveCallStart & { format: CallAudioFormat }; bytes: number[]; ended?: { how: "end" | "interrupt"; reason?: string } }[] = [];
+  readonly calls: {
+    start: LiveCallStart & { format: CallAudioFormat };
+    bytes: number[];
+    ended?: { how: "end" | "interrupt"; reason?: string };
+    listeners: ((e: LiveCallEvent) => void)[];
+  }[] = [];
   delayMs = 0;
   refuse?: Error;
   async openCall(start: LiveCallStart & { format: CallAudioFormat }): Promise<CallTranscription> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.refuse) throw this.refuse;
-    const rec: (typeof this.calls)[number] = { start, bytes: [] };
+    const rec: (typeof this.calls)[number] = { start, bytes: [], listeners: [] };
     this.calls.push(rec);
     return {
       callId: start.callId,
       write: (b) => rec.bytes.push(...b),
-      onEvent: () => () => undefined,
+      onEvent: (l) => {
+        rec.listeners.push(l);
+        return () => undefined;
+      },
       updateMetadata: () => undefined,
       setFlowControl: () => undefined,
       end: async () => void (rec.ended = { how: "end" }),
@@ -158,6 +167,15 @@ describe("Twilio stream session (fake hub)", () => {
     const closed = await c.closed;
     expect(closed.code).toBe(1008);
     expect(closed.reason).toMatch(/jumps \d+ ms past the track's end/);
+  });
+
+  it("a call that ends on its own (its engine failed) closes the stream with 1011 and the reason", async () => {
+    const hub = new FakeLiveCallHub();
+    const c = await open(await serve(hub));
+    c.start({ customParameters: { callId: "c-7" } });
+    await until(() => (hub.calls[0]?.listeners.length ?? 0) > 0);
+    for (const l of hub.calls[0]!.listeners) l({ type: "CallEnded", status: "failed", reason: "engine session failed: decoder crashed" });
+    expect(await c.closed).toEqual({ code: 1011, reason: "engine session failed: decoder crashed" });
   });
 
   it("no start within the idle timeout: 1008", async () => {

@@ -21,6 +21,7 @@
  * - `dtmf` is logged (digit not logged: it may be a card number); `mark` is accepted and ignored:
  *   Twilio sends marks only back for marks the server sent with its own media, and we send none.
  * - `stop` flushes the aligner and ends the call (`end()`: transcript stored), then closes 1000.
+ *   A call that ends on its own (its engine session failed) closes the stream with 1011 and the reason.
  * - No frame for `idleTimeoutMs` (Twilio sends 50 media messages a second per track): the call is
  *   interrupted ("no audio for N s"), the socket closed 1008. Time the session itself is not
  *   reading (the call opening, the engines' flow control pausing the socket) does not count. A socket that closes without `stop`:
@@ -268,6 +269,14 @@ export class TwilioMediaSession {
         this.socket.resume();
         this.armIdle();
       },
+    });
+    // The call may end without us (its engine session failed): the stream then has nowhere to go.
+    call.onEvent((e) => {
+      if (e.type !== "CallEnded" || this.state !== "streaming") return;
+      this.state = "failed";
+      clearTimeout(this.idleTimer);
+      this.closeSocket(TwilioClose.internalError, e.reason ?? "the live call ended");
+      this.over();
     });
     this.state = "streaming";
     this.log.info({ callId: call.callId, streamSid: m.streamSid, tracks: m.start.tracks }, "twilio stream started");
