@@ -55,13 +55,15 @@ async function main(): Promise<void> {
     desktopSecret,
     tokenTtlSeconds: config.tokenTtlSeconds,
     allowedOrigins: config.allowedOrigins,
-    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames],
+    // The public URL's host (CALLSCRIBE_PUBLIC_URL) is a name the server is served under.
+    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames, ...(config.publicUrl ? [new URL(config.publicUrl).hostname.toLowerCase()] : [])],
     headersTimeoutMs: config.headersTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
     maxLiveChannels: config.maxLiveChannels,
+    twilio: { authToken: config.twilioAuthToken, publicUrl: config.publicUrl },
   });
 
   let pipeline: Pipeline | undefined;

@@ -38,6 +38,10 @@ export interface ServerConfig {
   maxAudioSeconds: number;
   /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
   maxLiveChannels?: number;
+  /** CALLSCRIBE_TWILIO_AUTH_TOKEN: Twilio Media Streams ingress on, signatures checked with it. */
+  twilioAuthToken?: string;
+  /** CALLSCRIBE_PUBLIC_URL without a trailing slash, e.g. `wss://calls.example.com`. */
+  publicUrl?: string;
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -209,6 +213,8 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
     logLevel: (v.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     maxLiveChannels: v.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
+    ...(v.CALLSCRIBE_TWILIO_AUTH_TOKEN !== undefined && { twilioAuthToken: String(v.CALLSCRIBE_TWILIO_AUTH_TOKEN) }),
+    ...(v.CALLSCRIBE_PUBLIC_URL !== undefined && { publicUrl: String(v.CALLSCRIBE_PUBLIC_URL).replace(/\/+$/, "") }),
   };
 }
 
