@@ -39,6 +39,8 @@ const INVALID: Record<VariableName, string> = {
   CALLSCRIBE_DEMO_PBX: "yes",
   CALLSCRIBE_CORPUS_DIR: aFile,
   CALLSCRIBE_MAX_LIVE_CHANNELS: "lots",
+  CALLSCRIBE_TWILIO_AUTH_TOKEN: "short",
+  CALLSCRIBE_PUBLIC_URL: "calls.example.com",
   CALLSCRIBE_MAX_AUDIO_SECONDS: "4h",
   CALLSCRIBE_MODELS_DIR: aFile,
   CALLSCRIBE_DEFAULT_MODEL: "no spaces please",

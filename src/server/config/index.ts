@@ -43,6 +43,10 @@ export interface ServerConfig {
   audiohook?: { apiKey: string; clientSecret?: Buffer };
   /** The demo PBX (`telephony/demo-pbx/`): on with the pages unless CALLSCRIBE_DEMO_PBX=off; `corpusDir` absolute. */
   demoPbx: { enabled: boolean; corpusDir: string };
+  /** CALLSCRIBE_TWILIO_AUTH_TOKEN: Twilio Media Streams ingress on, signatures checked with it. */
+  twilioAuthToken?: string;
+  /** CALLSCRIBE_PUBLIC_URL without a trailing slash, e.g. `wss://calls.example.com`. */
+  publicUrl?: string;
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -219,6 +223,8 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
       enabled: v.CALLSCRIBE_DEMO_PBX !== undefined ? v.CALLSCRIBE_DEMO_PBX === "on" : v.CALLSCRIBE_STATIC_DIR !== undefined,
       corpusDir: v.CALLSCRIBE_CORPUS_DIR !== undefined ? resolve(cwd, String(v.CALLSCRIBE_CORPUS_DIR)) : defaultCorpusDir(),
     },
+    ...(v.CALLSCRIBE_TWILIO_AUTH_TOKEN !== undefined && { twilioAuthToken: String(v.CALLSCRIBE_TWILIO_AUTH_TOKEN) }),
+    ...(v.CALLSCRIBE_PUBLIC_URL !== undefined && { publicUrl: String(v.CALLSCRIBE_PUBLIC_URL).replace(/\/+$/, "") }),
   };
 }
 
