@@ -21,6 +21,7 @@
  * Results are also written to .bench/calls-<time>.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +77,8 @@ async function startServer(maxChannels: number): Promise<{ child: ChildProcess; 
       CALLSCRIBE_MAX_LIVE_CHANNELS: String(maxChannels),
       CALLSCRIBE_DATA_DIR: dir,
       CALLSCRIBE_LOG_LEVEL: "warn",
+      CALLSCRIBE_ENCRYPTION_KEY: "ab".repeat(32),
+      CALLSCRIBE_DEMO_PBX: "off",
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -199,7 +202,8 @@ async function runStep(kind: Step["ingress"], n: number, server: { child: ChildP
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(pid))), 250);
   const run = kind === "audiohook" ? audiohookCall : listenCall;
   const stamp = Date.now();
-  const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => run(server.baseUrl, call, `bench-${kind}-${n}-${i}-${stamp}`)));
+  // AudioHook conversation ids are UUIDs (the spec); listen call ids may be any id.
+  const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => run(server.baseUrl, call, kind === "audiohook" ? randomUUID() : `bench-${kind}-${n}-${i}-${stamp}`)));
   clearInterval(sampler);
   const cpu = cpuSeconds(pid) - cpu0;
   const all = outcomes.flatMap((o) => o.latencies);
