@@ -43,6 +43,11 @@ const validateRow = new Ajv({ allErrors: true }).compile<Record<string, string>>
 export function corpusDir(): string {
   const fromEnv = process.env.CALLSCRIBE_CORPUS_DIR;
   if (fromEnv) return resolve(fromEnv);
+  return defaultCorpusDir();
+}
+
+/** The corpus root when `CALLSCRIBE_CORPUS_DIR` is unset: `<repo>/../shared/corpus`. */
+export function defaultCorpusDir(): string {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
   return resolve(repoRoot, "..", "shared", "corpus");
 }

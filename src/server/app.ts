@@ -1,7 +1,8 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
  * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, live calls
- * (`GET /v1/calls/:id/live`, `live-calls/`), and the built web pages
+ * (`GET /v1/calls/:id/live`, `live-calls/`), Twilio Media Streams ingress (`GET /v1/twilio/media`,
+ * `telephony/twilio/`), and the built web pages
  * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
  * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
@@ -22,9 +23,12 @@ import type { LiveFlowLimits, LiveSession } from "./speech/live-session";
 import { errorHandler, notFoundHandler } from "./errors";
 import { listenRoutes, MAX_CHANNELS_PER_SESSION } from "./speech/routes";
 import { tokenRoutes } from "./token-route";
+import { audiohookRoutes, type AudiohookRouteOptions } from "./telephony/audiohook/route";
+import type { AudiohookSession } from "./telephony/audiohook/session";
 import { LiveCallHub, type LiveCallStore } from "./live-calls/hub";
 import type { LiveCallBus } from "./live-calls/bus";
 import { liveCallRoutes } from "./live-calls/routes";
+import { twilioMediaRoutes, type TwilioSessionLimits } from "./telephony/twilio";
 import type { Analysis } from "./store/model";
 import type { Transcript } from "../contracts";
 
@@ -87,8 +91,20 @@ export interface BuildServerOptions {
   maxChannelsPerSession?: number;
   /** Throttling of live audio sent ahead of real time. Default `DEFAULT_FLOW_LIMITS` (`speech/live-session.ts`). */
   liveFlow?: LiveFlowLimits;
+  /**
+   * Genesys AudioHook ingress at `GET /v1/audiohook` (`telephony/audiohook/route.ts`): `apiKey`
+   * (CALLSCRIBE_AUDIOHOOK_API_KEY; unset: 503), `clientSecret` (decoded
+   * CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: signatures required), `openCall` (the live-call hub), limits.
+   */
+  audiohook?: Omit<AudiohookRouteOptions, "sessions">;
   /** Live calls: where their outcome is stored (the calls table) and their events travel. Default: not stored, in-process bus; `app.liveCalls.use()` plugs them in later. */
   liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis> };
+  /**
+   * Twilio Media Streams ingress (`GET /v1/twilio/media`, `telephony/twilio/`): the account's auth
+   * token (CALLSCRIBE_TWILIO_AUTH_TOKEN; unset: the route answers 503), the public URL Twilio
+   * signs (CALLSCRIBE_PUBLIC_URL), and the stream limits.
+   */
+  twilio?: { authToken?: string; publicUrl?: string; limits?: TwilioSessionLimits };
 }
 
 declare module "fastify" {
@@ -97,6 +113,8 @@ declare module "fastify" {
     listenSessions: Set<LiveSession>;
     /** Live channels admitted and the limit. */
     liveAdmission: ChannelAdmission;
+    /** AudioHook sessions whose socket is open. */
+    audiohookSessions: Set<AudiohookSession>;
     /** Live calls streamed from the telephony side (`live-calls/hub.ts`). */
     liveCalls: LiveCallHub;
   }
@@ -162,7 +180,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
   app.decorate("liveCalls", liveCalls);
 
+  const audiohookSessions = new Set<AudiohookSession>();
   app.register(fastifyWebsocket, {
+    // AudioHook sessions say goodbye (`disconnect`) before the sockets close (the default only closes them).
+    preClose: async function (this: FastifyInstance) {
+      await Promise.all([...audiohookSessions].map((s) => s.shutdown()));
+      for (const client of this.websocketServer.clients) client.close();
+    },
     options: {
       handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
       maxPayload: options.maxFrameBytes ?? 8 * 1024 * 1024,
@@ -217,6 +241,15 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     liveCalls,
   });
   app.register(liveCallRoutes, { hub: liveCalls });
+  app.register(twilioMediaRoutes, { ...options.twilio, hub: liveCalls, admission });
+
+  app.decorate("audiohookSessions", audiohookSessions);
+  app.register(audiohookRoutes, {
+    hasCapacity: () => admission.inUse + 2 <= admission.limit,
+    openCall: (start) => liveCalls.openCall(start),
+    ...options.audiohook,
+    sessions: audiohookSessions,
+  });
 
   if (staticDir) {
     // The pages are public (they hold no secrets); their own context marks every route it adds open.

@@ -2,7 +2,10 @@
  * Composition root of the server (`npm run server`, `npm start`): configuration → engine → app →
  * recorded-call pipeline → listen. Environment variables are described in `config/env.ts`; every
  * configuration error stops the server (exit 2) before the data dir or the database is touched.
- * SIGINT/SIGTERM close live sessions, stop listening, stop the pipeline and free the engine's workers.
+ * SIGINT/SIGTERM hang up demo PBX calls, close live sessions, stop listening, stop the pipeline and
+ * free the engine's workers. With the pages served (`npm start`) the demo PBX is on (see
+ * `telephony/demo-pbx/`; CALLSCRIBE_DEMO_PBX=off turns it off); without CALLSCRIBE_AUDIOHOOK_API_KEY
+ * it gets a random per-boot AudioHook key, so `/v1/audiohook` then takes only the demo's own streams.
  */
 import { randomBytes } from "node:crypto";
 import { buildServer } from "./app";
@@ -13,6 +16,9 @@ import { callsApiPlugin } from "./pipeline/api";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
 import { chooseEngine } from "./speech/engines/choose";
+import { registerDemoPbx } from "./telephony/demo-pbx/index";
+import { PostgresLiveCallBus } from "./live-calls/postgres-bus";
+import { createAtRestCipher } from "./store/crypto";
 
 async function main(): Promise<void> {
   let all: ConfigFor<"server">;
@@ -46,6 +52,10 @@ async function main(): Promise<void> {
   // handed over in the desktop link's URL fragment: see `token-route.ts`.
   const desktopSecret = config.apiKey ? randomBytes(24).toString("base64url") : undefined;
   const wildcard = ["0.0.0.0", "::"].includes(config.host);
+  // Demo telephony (issue 8 §4): the demo PBX streams into our own AudioHook route, which needs a
+  // key. Without CALLSCRIBE_AUDIOHOOK_API_KEY, a random per-boot key for the demo's own use.
+  const demoPbxOn = config.demoPbx.enabled;
+  const audiohook = config.audiohook ?? (demoPbxOn ? { apiKey: randomBytes(24).toString("base64url") } : undefined);
   const app = buildServer({
     engines,
     deepgram: engineConfig.deepgram,
@@ -53,13 +63,16 @@ async function main(): Promise<void> {
     desktopSecret,
     tokenTtlSeconds: config.tokenTtlSeconds,
     allowedOrigins: config.allowedOrigins,
-    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames],
+    // The public URL's host (CALLSCRIBE_PUBLIC_URL) is a name the server is served under.
+    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames, ...(config.publicUrl ? [new URL(config.publicUrl).hostname.toLowerCase()] : [])],
     headersTimeoutMs: config.headersTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     staticDir: config.staticDir,
     logger: { level: config.logLevel },
     maxAudioSeconds: config.maxAudioSeconds,
     maxLiveChannels: config.maxLiveChannels,
+    audiohook,
+    twilio: { authToken: config.twilioAuthToken, publicUrl: config.publicUrl },
   });
 
   let pipeline: Pipeline | undefined;
@@ -81,11 +94,16 @@ async function main(): Promise<void> {
   // Live calls are stored in the calls table and analysed like recorded calls (same topics, same LLM option).
   const { topics, llm } = pipelineConfig;
   const { analyzeTranscript } = await import("./pipeline/stages/analyze");
-  app.liveCalls.use({ store: calls });
+  // With DATABASE_URL a live call's events reach subscribers on any server process (PostgreSQL LISTEN/NOTIFY + rows).
+  const liveBus = pipelineConfig.databaseUrl
+    ? new PostgresLiveCallBus(pipelineConfig.databaseUrl, createAtRestCipher(pipelineConfig.encryptionKey), undefined, (err) => app.log.warn({ err: err.message }, "live-call bus error"))
+    : undefined;
+  app.liveCalls.use({ store: calls, ...(liveBus && { bus: liveBus }) });
   app.liveCalls.analyze = (t) => analyzeTranscript(t, { taxonomy: topics, ...(llm && { llm }) });
   app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
   // The server's request guard authenticates these routes (API key only, the default).
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });
+  const pbx = demoPbxOn && audiohook ? registerDemoPbx(app, { apiKey: audiohook.apiKey, clientSecret: audiohook.clientSecret, corpusRoot: config.demoPbx.corpusDir }) : undefined;
   app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
 
   let stopping = false;
@@ -95,6 +113,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, "shutting down");
     let code = 0;
     try {
+      await pbx?.close();
       await app.close();
       await pipeline?.stop();
       await engines.close();
@@ -111,6 +130,11 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   app.log.info({ models: engines.names(), defaultModel: engines.defaultModel, deepgram: engineConfig.deepgram ? "relay + direct" : "off" }, "speech models");
   app.log.info({ auth: config.apiKey ? "api key" : "none", staticDir: config.staticDir ?? null, database: pipelineConfig.databaseUrl ? "postgresql" : "pglite" }, "server listening");
+  if (pbx) {
+    const demo = await pbx.availability();
+    if (demo.available) app.log.info({ corpus: config.demoPbx.corpusDir, seconds: demo.duration_s, audiohookKey: config.audiohook ? "CALLSCRIBE_AUDIOHOOK_API_KEY" : "generated for this boot" }, "demo PBX on: a connected demo softphone call streams a two-party corpus call over AudioHook");
+    else app.log.warn({ reason: demo.reason }, "demo PBX has no demo audio: the transcriber will use the microphone");
+  }
   if (config.staticDir) {
     // http://localhost is a secure context, so the transcriber may open the microphone there.
     const host = ["127.0.0.1", "0.0.0.0", "::", "::1"].includes(config.host) ? "localhost" : config.host;

@@ -34,7 +34,13 @@ const INVALID: Record<VariableName, string> = {
   CALLSCRIBE_REQUEST_TIMEOUT_SECONDS: "2m",
   CALLSCRIBE_STATIC_DIR: "/definitely/not/here",
   CALLSCRIBE_LOG_LEVEL: "loud",
+  CALLSCRIBE_AUDIOHOOK_API_KEY: "has space in it",
+  CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: "c2hvcnQ=",
+  CALLSCRIBE_DEMO_PBX: "yes",
+  CALLSCRIBE_CORPUS_DIR: aFile,
   CALLSCRIBE_MAX_LIVE_CHANNELS: "lots",
+  CALLSCRIBE_TWILIO_AUTH_TOKEN: "short",
+  CALLSCRIBE_PUBLIC_URL: "calls.example.com",
   CALLSCRIBE_MAX_AUDIO_SECONDS: "4h",
   CALLSCRIBE_MODELS_DIR: aFile,
   CALLSCRIBE_DEFAULT_MODEL: "no spaces please",
@@ -148,11 +154,30 @@ describe("rules across variables and roles, all in loadConfig", () => {
     ["server", { LLM_BASE_URL: "http://127.0.0.1:8080/v1" }, "LLM_MODEL", /required when LLM_BASE_URL is set/],
     ["cli", { LLM_BASE_URL: "http://127.0.0.1:8080/v1" }, "LLM_MODEL", /required when LLM_BASE_URL is set/],
     ["worker", { CALLSCRIBE_WORKER_HEARTBEAT_SEC: "30" }, "CALLSCRIBE_WORKER_HEARTBEAT_SEC", /must be more than twice/],
+    ["server", { CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: Buffer.alloc(32, 7).toString("base64") }, "CALLSCRIBE_AUDIOHOOK_API_KEY", /set both \(or neither\)/],
   ] as const)("%s with %j: ConfigError naming %s", (role, env, variable, message) => {
     const err = configError(() => loadConfig({ ...base(role), ...env }, { role }));
     expect(err.variable).toBe(variable);
     expect(err.message).toMatch(message);
     expect(existsSync(join(tmp, "never-created"))).toBe(false);
+  });
+
+  it("the AudioHook key and secret reach the server config (the secret decoded)", () => {
+    const secret = Buffer.alloc(32, 9);
+    const c = loadConfig({ ...base("server"), CALLSCRIBE_AUDIOHOOK_API_KEY: "ah-key-123456", CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: secret.toString("base64") }, { role: "server" });
+    expect(c.server.audiohook?.apiKey).toBe("ah-key-123456");
+    expect(c.server.audiohook?.clientSecret?.equals(secret)).toBe(true);
+    expect(loadConfig(base("server"), { role: "server" }).server.audiohook).toBeUndefined();
+  });
+
+  it("the demo PBX is on with the pages unless CALLSCRIBE_DEMO_PBX says otherwise; its corpus folder resolves", () => {
+    const server = (env: NodeJS.ProcessEnv) => loadConfig({ ...base("server"), ...env }, { role: "server", cwd: tmp }).server;
+    expect(server({}).demoPbx.enabled).toBe(false);
+    expect(server({ CALLSCRIBE_STATIC_DIR: tmp }).demoPbx.enabled).toBe(true);
+    expect(server({ CALLSCRIBE_STATIC_DIR: tmp, CALLSCRIBE_DEMO_PBX: "off" }).demoPbx.enabled).toBe(false);
+    expect(server({ CALLSCRIBE_DEMO_PBX: "on" }).demoPbx.enabled).toBe(true);
+    expect(server({ CALLSCRIBE_CORPUS_DIR: "corpus-here" }).demoPbx.corpusDir).toBe(join(tmp, "corpus-here"));
+    expect(server({}).demoPbx.corpusDir).toBe(resolve(REPO_ROOT, "..", "shared", "corpus"));
   });
 
   it("creates nothing on disk; the boot step makes the data dir and the key, naming the path on failure", () => {

@@ -6,7 +6,7 @@
  * encoded (`wavefile`), interleaved agent, customer.
  */
 import { readFileSync } from "node:fs";
-import { WaveFile } from "wavefile";
+import { WaveFile } from "../../src/server/speech/audio/wavefile-interop";
 import { exactReferenceEntries, type CorpusEntry } from "../../src/eval/corpus";
 import { decodeAudioBody } from "../../src/server/speech/audio/decode";
 import { downmix } from "../../src/server/speech/audio/pcm";

@@ -4,9 +4,14 @@
  * the `fdc3.contact` first. "Transcribe" raises `StartTranscription` with the `fdc3.call` and
  * shows the live `fdc3.transcript` updates from the private channel the transcriber returns.
  * "Hang up" broadcasts the `ended` call and raises `StopTranscription` at the same transcriber.
- * No audio flows through this demo: the transcriber listens to the call's own stream on the
- * server when the telephony side streams one, else the microphone. A live transcript whose
- * segments carry channels (a two-party call) is shown line by line with each party's name.
+ *
+ * The call's audio: when a call connects, the softphone asks the server's demo PBX to stream it
+ * (`demoPbx.ts`): a two-party call over AudioHook under the call's id, which the transcriber
+ * attaches to; the softphone says whether that works and, if not, why (then the transcriber
+ * listens to the microphone). "Transcribe" waits for the PBX's answer, so the live call exists
+ * when StartTranscription is raised; "Hang up" stops the PBX's stream first.
+ * A live transcript whose segments carry channels (a two-party call) is shown line by line
+ * with each party's name.
  */
 import { useEffect, useRef, useState } from "react";
 import type { AppIdentifier, Channel, DesktopAgent, Listener, PrivateChannel } from "@finos/fdc3";
@@ -14,9 +19,12 @@ import { IntentName, validateContext } from "../../contracts";
 import { errorText, useFdc3 } from "../shared/useFdc3";
 import { callContext, contactContext, type PhoneCall } from "./callContext";
 import { DEMO_CONTACTS, type DemoContact } from "./contacts";
+import { demoStreamActive, startDemoStream, stopDemoStream, type PbxState } from "./demoPbx";
 
 /** How long an outbound call rings before the (simulated) other side answers (ms). */
 const RING_MS = 1_500;
+/** How often the softphone asks whether the demo PBX still streams the call (ms). */
+const PBX_POLL_MS = 2_000;
 
 type Transcription =
   | { status: "idle" }
@@ -47,8 +55,23 @@ export function Softphone() {
   const [error, setError] = useState<string | null>(null);
   const liveListener = useRef<Listener | null>(null);
   const ringTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const [pbx, setPbx] = useState<PbxState>({ status: "idle" });
+  /** The pending PBX request of the current call (Transcribe waits for it). */
+  const pbxStart = useRef<Promise<PbxState> | null>(null);
 
   useEffect(() => () => clearTimeout(ringTimer.current), []);
+
+  // While the PBX streams, notice when the call audio is over (the PBX closed the stream).
+  const streamingCallId = pbx.status === "streaming" ? call?.callId : undefined;
+  useEffect(() => {
+    if (!streamingCallId) return;
+    const timer = setInterval(() => {
+      void demoStreamActive(location.origin, streamingCallId).then((active) => {
+        if (!active) setPbx((p) => (p.status === "streaming" ? { status: "stopped", message: "Demo PBX: the call audio ended" } : p));
+      });
+    }, PBX_POLL_MS);
+    return () => clearInterval(timer);
+  }, [streamingCallId]);
 
   /** Broadcast the call (and, when it starts ringing, the contact) on the user channel. */
   async function publish(fdc3: DesktopAgent, next: PhoneCall, withContact: boolean): Promise<void> {
@@ -61,15 +84,28 @@ export function Softphone() {
     }
   }
 
+  /** The call connected: ask the demo PBX to stream it. */
+  function connected(next: PhoneCall): void {
+    setPbx({ status: "starting" });
+    const started = startDemoStream(location.origin, next);
+    pbxStart.current = started;
+    void started.then((state) => {
+      if (pbxStart.current === started) setPbx(state);
+    });
+  }
+
   function dial(): void {
     if (!agent) return;
     setError(null);
     setLive("");
     setTranscription({ status: "idle" });
+    setPbx({ status: "idle" });
     const ringing: PhoneCall = { callId: crypto.randomUUID(), direction: "outbound", state: "ringing", contact };
     void publish(agent, ringing, true);
     ringTimer.current = setTimeout(() => {
-      void publish(agent, { ...ringing, state: "connected", startTime: new Date().toISOString() }, false);
+      const next: PhoneCall = { ...ringing, state: "connected", startTime: new Date().toISOString() };
+      void publish(agent, next, false);
+      connected(next);
     }, RING_MS);
   }
 
@@ -78,18 +114,23 @@ export function Softphone() {
     setError(null);
     setLive("");
     setTranscription({ status: "idle" });
+    setPbx({ status: "idle" });
     void publish(agent, { callId: crypto.randomUUID(), direction: "inbound", state: "ringing", contact }, true);
   }
 
   function answer(): void {
     if (!agent || !call) return;
-    void publish(agent, { ...call, state: "connected", startTime: new Date().toISOString() }, false);
+    const next: PhoneCall = { ...call, state: "connected", startTime: new Date().toISOString() };
+    void publish(agent, next, false);
+    connected(next);
   }
 
   async function transcribe(): Promise<void> {
     if (!agent || !call || call.state !== "connected") return;
     setError(null);
     setTranscription({ status: "starting" });
+    // The live call exists once the PBX answered (or the PBX said why not: then the microphone).
+    await pbxStart.current;
     try {
       const resolution = await agent.raiseIntent(IntentName.StartTranscription, callContext(call));
       setTranscription({ status: "running", by: resolution.source });
@@ -110,9 +151,18 @@ export function Softphone() {
   async function hangUp(): Promise<void> {
     if (!agent || !call) return;
     clearTimeout(ringTimer.current);
+    // Hang up the PBX's stream first (its close ends the live call), then tell the desktop.
+    const pending = pbxStart.current;
+    pbxStart.current = null;
+    const pbxStopped = pending
+      ? pending.then((state) => (state.status === "streaming" ? stopDemoStream(location.origin, call.callId) : state)).then(setPbx)
+      : Promise.resolve();
     const ended: PhoneCall = { ...call, state: "ended", endTime: new Date().toISOString() };
     await publish(agent, ended, false);
-    if (transcription.status !== "running") return;
+    if (transcription.status !== "running") {
+      await pbxStopped;
+      return;
+    }
     const by = transcription.by;
     setTranscription({ status: "stopping", by });
     try {
@@ -129,6 +179,7 @@ export function Softphone() {
     } finally {
       void liveListener.current?.unsubscribe()?.catch(() => undefined); // the channel may already be gone
       liveListener.current = null;
+      await pbxStopped;
     }
   }
 
@@ -192,6 +243,16 @@ export function Softphone() {
               Hang up
             </button>
           </div>
+        </div>
+      )}
+      {pbx.status !== "idle" && (
+        <div className={pbx.status === "unavailable" ? "muted warning" : "muted"} data-testid="pbx-status" data-status={pbx.status} title={pbx.status === "unavailable" ? pbx.detail : undefined}>
+          {pbx.status === "starting" ? "Asking the demo PBX to stream the call…" : pbx.message}
+          {pbx.status === "unavailable" && pbx.detail && (
+            <div className="muted" data-testid="pbx-detail">
+              {pbx.detail}
+            </div>
+          )}
         </div>
       )}
       <div className="muted" data-testid="transcription-status">

@@ -16,7 +16,13 @@
  * | CALLSCRIBE_REQUEST_TIMEOUT_SECONDS | longest wait for a whole request (headers and body), 1..86400 | 120 |
  * | CALLSCRIBE_STATIC_DIR | built web pages (Vite `dist/`) to serve at `/`; must be a directory | unset |
  * | CALLSCRIBE_LOG_LEVEL | pino level: fatal, error, warn, info, debug, trace, silent | info |
+ * | CALLSCRIBE_AUDIOHOOK_API_KEY | the API key Genesys Cloud AudioHook sends in `X-API-KEY` to `GET /v1/audiohook` (at least 8 characters, no spaces) | unset: the route answers 503 |
+ * | CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET | the AudioHook integration's client secret, base64 of 16–512 bytes: the upgrade must carry an HTTP Message Signature made with it; needs CALLSCRIBE_AUDIOHOOK_API_KEY | unset: API key only |
+ * | CALLSCRIBE_DEMO_PBX | `on` or `off`: the demo PBX, which streams a two-party corpus call over AudioHook into the server when the demo softphone connects a call (`telephony/demo-pbx/`) | on when CALLSCRIBE_STATIC_DIR is set (`npm start`), else off |
+ * | CALLSCRIBE_CORPUS_DIR | the speech corpus (the demo PBX's call audio; tests and benchmarks read it too) | `../shared/corpus` beside the repository |
  * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
+ * | CALLSCRIBE_TWILIO_AUTH_TOKEN | the Twilio account's auth token: turns on `GET /v1/twilio/media` (Media Streams), whose `X-Twilio-Signature` is checked with it (16–128 characters, no spaces) | unset: the route answers 503 |
+ * | CALLSCRIBE_PUBLIC_URL | the `wss://host[:port][/prefix]` Twilio reaches the server under (behind a proxy): the URL a stream's signature is checked against is this + the request path; its host is served (as in CALLSCRIBE_SERVER_NAMES) | unset: the request's Host header, as wss:// or ws:// |
  * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds, 1–86400; longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
  * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
@@ -125,6 +131,7 @@ function notAFile(value: unknown, cwd: string): string | undefined {
 }
 
 const RULE = {
+  audiohookSecret: "the base64 of a 16 to 512 byte secret (the AudioHook integration's client secret)",
   webhookSecret: "`whsec_` followed by the base64 of a 24 to 64 byte secret (Standard Webhooks)",
   allowedHosts: "a comma-separated list of host names or host:port pairs, e.g. recorder.example.com,10.0.0.5:8080",
   allowedAddresses: "a comma-separated list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8,fd00::/8",
@@ -170,7 +177,33 @@ export const VARIABLES = {
     },
   },
   CALLSCRIBE_LOG_LEVEL: { schema: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }, rule: "one of fatal, error, warn, info, debug, trace, silent", sections: ["server"] },
+  CALLSCRIBE_AUDIOHOOK_API_KEY: { schema: { type: "string", minLength: 8, maxLength: 512, pattern: "^\\S+$" }, rule: "at least 8 characters without spaces", sections: ["server"], secret: true },
+  CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET: {
+    schema: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]+={0,2}$" },
+    rule: RULE.audiohookSecret,
+    sections: ["server"],
+    secret: true,
+    check: (value) => {
+      const bytes = Buffer.from(String(value), "base64").length;
+      return bytes < 16 || bytes > 512 ? `must be ${RULE.audiohookSecret} (it decodes to ${bytes} bytes)` : undefined;
+    },
+  },
+  CALLSCRIBE_DEMO_PBX: { schema: { enum: ["on", "off"] }, rule: "on or off", sections: ["server"] },
+  CALLSCRIBE_CORPUS_DIR: { schema: { type: "string", minLength: 1 }, rule: "a folder path", sections: ["server"], check: notAFile },
   CALLSCRIBE_MAX_LIVE_CHANNELS: { schema: { type: "integer", minimum: 1, maximum: 10000 }, rule: "an integer from 1 to 10000", sections: ["server"] },
+  // Telephony ingress (issue 8).
+  CALLSCRIBE_TWILIO_AUTH_TOKEN: {
+    schema: { type: "string", minLength: 16, maxLength: 128, pattern: "^\\S+$" },
+    rule: "the Twilio account's auth token: 16 to 128 characters without spaces",
+    sections: ["server"],
+    secret: true,
+  },
+  CALLSCRIBE_PUBLIC_URL: {
+    schema: { type: "string", maxLength: 2000, pattern: "^(wss?|https?)://[^\\s/?#]+(/[^\\s?#]*)?$" },
+    rule: "the public ws(s):// URL of the server, e.g. wss://calls.example.com (optional path prefix; no query)",
+    sections: ["server"],
+    check: urlCheck("the public ws(s):// URL of the server, e.g. wss://calls.example.com (optional path prefix; no query)", ["ws:", "wss:", "http:", "https:"]),
+  },
   // Both `POST /v1/listen` and the recorded-call pipeline.
   CALLSCRIBE_MAX_AUDIO_SECONDS: { schema: SECONDS(1, 86_400), rule: "a whole number of seconds from 1 to 86400", sections: ["server", "pipeline"] },
   // The speech engine, in every process.

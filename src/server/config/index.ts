@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { DEFAULT_MAX_AUDIO_SECONDS } from "../speech/audio/limits";
 import { defaultModelsDir } from "../speech/engines/whisper/models";
+import { defaultCorpusDir } from "../../eval/corpus";
 import { ConfigError } from "./error";
 import { decodeKey, invalid, readEnv, splitList, type EnvValues, type Section } from "./env";
 
@@ -38,6 +39,14 @@ export interface ServerConfig {
   maxAudioSeconds: number;
   /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
   maxLiveChannels?: number;
+  /** Genesys AudioHook ingress (`GET /v1/audiohook`); undefined: off (503). */
+  audiohook?: { apiKey: string; clientSecret?: Buffer };
+  /** The demo PBX (`telephony/demo-pbx/`): on with the pages unless CALLSCRIBE_DEMO_PBX=off; `corpusDir` absolute. */
+  demoPbx: { enabled: boolean; corpusDir: string };
+  /** CALLSCRIBE_TWILIO_AUTH_TOKEN: Twilio Media Streams ingress on, signatures checked with it. */
+  twilioAuthToken?: string;
+  /** CALLSCRIBE_PUBLIC_URL without a trailing slash, e.g. `wss://calls.example.com`. */
+  publicUrl?: string;
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -209,7 +218,27 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
     logLevel: (v.CALLSCRIBE_LOG_LEVEL as ServerConfig["logLevel"] | undefined) ?? "info",
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     maxLiveChannels: v.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
+    audiohook: audiohookSettings(v),
+    demoPbx: {
+      enabled: v.CALLSCRIBE_DEMO_PBX !== undefined ? v.CALLSCRIBE_DEMO_PBX === "on" : v.CALLSCRIBE_STATIC_DIR !== undefined,
+      corpusDir: v.CALLSCRIBE_CORPUS_DIR !== undefined ? resolve(cwd, String(v.CALLSCRIBE_CORPUS_DIR)) : defaultCorpusDir(),
+    },
+    ...(v.CALLSCRIBE_TWILIO_AUTH_TOKEN !== undefined && { twilioAuthToken: String(v.CALLSCRIBE_TWILIO_AUTH_TOKEN) }),
+    ...(v.CALLSCRIBE_PUBLIC_URL !== undefined && { publicUrl: String(v.CALLSCRIBE_PUBLIC_URL).replace(/\/+$/, "") }),
   };
+}
+
+function audiohookSettings(v: EnvValues): ServerConfig["audiohook"] {
+  const apiKey = v.CALLSCRIBE_AUDIOHOOK_API_KEY as string | undefined;
+  const secret = v.CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET as string | undefined;
+  if (secret !== undefined && apiKey === undefined) {
+    throw new ConfigError(
+      "CALLSCRIBE_AUDIOHOOK_API_KEY",
+      "Missing environment variable CALLSCRIBE_AUDIOHOOK_API_KEY: CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET is the secret of an AudioHook API key, set both (or neither).",
+    );
+  }
+  if (apiKey === undefined) return undefined;
+  return { apiKey, ...(secret !== undefined && { clientSecret: Buffer.from(secret, "base64") }) };
 }
 
 function engineSection(v: EnvValues, cwd: string): EngineConfig {
