@@ -3,12 +3,14 @@
  * refusals, and the reconnection with `Last-Event-ID` after a drop. The drops and malformed events
  * cannot be produced on demand with the real server, so these run against a fake live-call
  * server (a real HTTP server in this test that writes scripted event streams); the path against
- * the real server and hub is in `call-attach.test.ts`.
+ * the real server and hub is in `call-attach.test.ts`. The last case runs the controller over it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { validateContext, type Transcript } from "../../src/contracts";
 import { NoLiveCallError, openLiveCallConnection, type LiveCallEnded, type LiveCallHandlers } from "../../src/transcriber/session/call-stream";
+import { TranscriberController } from "../../src/transcriber/session/controller";
 
 const CALL = { call_id: "c-1", source: "audiohook", speakers: ["Alice Agent", "Bob Customer"], roles: ["agent", "customer"], started_at: "2026-12-02T04:00:00Z", metadata: {} };
 const results = (ch: number, text: string, start: number) => ({
@@ -61,6 +63,7 @@ function recorder() {
     onInterrupted: (r) => log.push(`interrupted ${r}`),
     onEnded: (e) => log.push(`ended ${e.status}`),
     onReconnecting: (n) => log.push(`reconnecting ${n}`),
+    onReconnected: () => log.push("reconnected"),
     onInvalid: (m) => log.push(`invalid ${m}`),
     onError: (e) => log.push(`error ${e.message}`),
   };
@@ -121,8 +124,7 @@ describe("openLiveCallConnection", () => {
     expect(await conn.waitForEnd(5000)).toMatchObject({ status: "done" });
     expect(requests[1]!.headers["last-event-id"]).toBe("2");
     expect(requests[1]!.url).toBe("/v1/calls/c-1/live?wait=0");
-    expect(log.filter((l) => !l.startsWith("reconnecting"))).toEqual(["CallStarted Alice Agent|Bob Customer", "msg Results ch0", "msg Results ch1", "msg UtteranceEnd", "ended done"]);
-    expect(log).toContain("reconnecting 1");
+    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "msg Results ch0", "reconnecting 1", "reconnected", "msg Results ch1", "msg UtteranceEnd", "ended done"]);
   });
 
   it("gives up after the bounded retries and says so; waitForEnd then resolves empty", async () => {
@@ -182,7 +184,7 @@ describe("openLiveCallConnection", () => {
     const conn = await openLiveCallConnection({ baseUrl: base, callId: "c-1", retryDelayMs: 5 }, handlers);
     expect(await conn.waitForEnd(5000)).toMatchObject({ status: "done", transcript: { type: "fdc3.transcript" } });
     expect(requests.map((r) => r.headers["last-event-id"])).toEqual([undefined, "3", undefined]);
-    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "msg Results ch0", "msg Results ch1", "reconnecting 1", "ended done"]);
+    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "msg Results ch0", "msg Results ch1", "reconnecting 1", "reconnected", "ended done"]);
   });
 
   it("reports malformed events and an interruption, and keeps going", async () => {
@@ -223,7 +225,7 @@ describe("openLiveCallConnection", () => {
     const { log, handlers } = recorder();
     const conn = await openLiveCallConnection({ baseUrl: base, callId: "c-1", retryDelayMs: 5, maxEventChars: 2000, idleTimeoutMs: 300 }, handlers);
     expect(await conn.waitForEnd(5000)).toMatchObject({ status: "done" });
-    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "reconnecting 1", "reconnecting 2", "ended done"]);
+    expect(log).toEqual(["CallStarted Alice Agent|Bob Customer", "reconnecting 1", "reconnected", "reconnecting 2", "reconnected", "ended done"]);
     expect(requests[1]!.headers["last-event-id"]).toBe("1");
   });
 
@@ -238,5 +240,51 @@ describe("openLiveCallConnection", () => {
     });
     await expect(openLiveCallConnection({ baseUrl: base, callId: "html" }, recorder().handlers)).rejects.toThrow(/not an event stream/);
     await expect(openLiveCallConnection({ baseUrl: base, callId: "empty" }, recorder().handlers)).rejects.toThrow(/ended before CallStarted/);
+  });
+});
+
+describe("the controller over a subscription that drops and resumes (fake live-call server)", () => {
+  it("says it reconnects, goes live again, and without the server's transcript saves the one received live", async () => {
+    const base = await fakeLiveCallServer((req, res, n) => {
+      streamHead(res);
+      if (n === 0) {
+        EVENTS.slice(0, 2).forEach((e, i) => res.write(sse(i + 1, e)));
+        return void setTimeout(() => res.destroy(), 50);
+      }
+      const after = Number(req.headers["last-event-id"]);
+      setTimeout(() => {
+        EVENTS.slice(2, 4).forEach((e, i) => i + 3 > after && res.write(sse(i + 3, e)));
+        res.write(sse(5, { type: "CallEnded", status: "done" }));
+        res.end();
+      }, 150);
+    });
+    const states: (string | undefined)[] = [];
+    const saved: Transcript[] = [];
+    const c = new TranscriberController({
+      speechBaseUrl: base,
+      validate: validateContext,
+      openAudio: async () => {
+        throw new Error("no local audio for a call with a stream");
+      },
+      saveTranscript: async (t) => (saved.push(t), { appId: "notes-crm", status: "Created" }),
+    });
+    c.subscribe(() => {
+      const s = c.getSnapshot().callStream;
+      if (states.at(-1) !== s) states.push(s);
+    });
+    await c.start({ source: "call", callId: "c-1", participants: [] });
+    await new Promise<void>((resolve) => {
+      const check = () => c.getSnapshot().status === "saved" && (off(), resolve());
+      const off = c.subscribe(check);
+      check();
+    });
+    expect(states).toEqual(["live", "reconnecting", "live", "ended"]);
+    expect(c.getSnapshot().notices).toEqual(expect.arrayContaining([expect.stringMatching(/^lost the call's live results \(.+\); reconnecting$/), "the call's live results resumed"]));
+    const t = saved[0]!;
+    expect(t.id.callId).toBe("c-1");
+    expect(t.segments?.map((s) => [s.channel, s.speaker, s.text])).toEqual([
+      [0, "Alice Agent", "hello how can I help"],
+      [1, "Bob Customer", "my card was charged twice"],
+    ]);
   });
 });

@@ -88,6 +88,8 @@ export interface LiveCallHandlers {
   onEnded?: (ended: LiveCallEnded) => void;
   /** Reconnecting after a drop (attempt 1, 2, …). */
   onReconnecting?: (attempt: number, why: string) => void;
+  /** A reconnection was answered: events flow again (from after the last one seen). */
+  onReconnected?: () => void;
   /** A malformed event was skipped. */
   onInvalid?: (message: string) => void;
   /** The stream was lost for good (retries spent, or the server refused the reconnection). */
@@ -328,6 +330,7 @@ export async function openLiveCallConnection(options: LiveCallOptions, handlers:
           why = describe(err);
         }
       }
+      handlers.onReconnected?.();
     }
   };
 

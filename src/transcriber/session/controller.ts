@@ -459,6 +459,11 @@ export class TranscriberController {
             this.update({ callStream: "reconnecting" });
             if (attempt === 1) this.notice(`lost the call's live results (${why}); reconnecting`);
           },
+          onReconnected: () => {
+            if (!current() || this.snapshot.callStream !== "reconnecting") return;
+            this.update({ callStream: "live" });
+            this.notice("the call's live results resumed");
+          },
           onInvalid: (message) => current() && this.notice(message),
           onError: (error) => {
             if (!current() || !this.active) return;
