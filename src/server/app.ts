@@ -1,7 +1,8 @@
 /**
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
  * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, live calls
- * (`GET /v1/calls/:id/live`, `live-calls/`), and the built web pages
+ * (`GET /v1/calls/:id/live`, `live-calls/`), Twilio Media Streams ingress (`GET /v1/twilio/media`,
+ * `telephony/twilio/`), and the built web pages
  * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
  * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
@@ -27,6 +28,7 @@ import type { AudiohookSession } from "./telephony/audiohook/session";
 import { LiveCallHub, type LiveCallStore } from "./live-calls/hub";
 import type { LiveCallBus } from "./live-calls/bus";
 import { liveCallRoutes } from "./live-calls/routes";
+import { twilioMediaRoutes, type TwilioSessionLimits } from "./telephony/twilio";
 import type { Analysis } from "./store/model";
 import type { Transcript } from "../contracts";
 
@@ -97,6 +99,12 @@ export interface BuildServerOptions {
   audiohook?: Omit<AudiohookRouteOptions, "sessions">;
   /** Live calls: where their outcome is stored (the calls table) and their events travel. Default: not stored, in-process bus; `app.liveCalls.use()` plugs them in later. */
   liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis> };
+  /**
+   * Twilio Media Streams ingress (`GET /v1/twilio/media`, `telephony/twilio/`): the account's auth
+   * token (CALLSCRIBE_TWILIO_AUTH_TOKEN; unset: the route answers 503), the public URL Twilio
+   * signs (CALLSCRIBE_PUBLIC_URL), and the stream limits.
+   */
+  twilio?: { authToken?: string; publicUrl?: string; limits?: TwilioSessionLimits };
 }
 
 declare module "fastify" {
@@ -233,6 +241,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     liveCalls,
   });
   app.register(liveCallRoutes, { hub: liveCalls });
+  app.register(twilioMediaRoutes, { ...options.twilio, hub: liveCalls, admission });
 
   app.decorate("audiohookSessions", audiohookSessions);
   app.register(audiohookRoutes, {

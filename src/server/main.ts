@@ -13,6 +13,8 @@ import { callsApiPlugin } from "./pipeline/api";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
 import { chooseEngine } from "./speech/engines/choose";
+import { PostgresLiveCallBus } from "./live-calls/postgres-bus";
+import { createAtRestCipher } from "./store/crypto";
 
 async function main(): Promise<void> {
   let all: ConfigFor<"server">;
@@ -53,7 +55,8 @@ async function main(): Promise<void> {
     desktopSecret,
     tokenTtlSeconds: config.tokenTtlSeconds,
     allowedOrigins: config.allowedOrigins,
-    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames],
+    // The public URL's host (CALLSCRIBE_PUBLIC_URL) is a name the server is served under.
+    serverNames: [...(wildcard ? [] : [config.host.toLowerCase()]), ...config.serverNames, ...(config.publicUrl ? [new URL(config.publicUrl).hostname.toLowerCase()] : [])],
     headersTimeoutMs: config.headersTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     staticDir: config.staticDir,
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
     maxAudioSeconds: config.maxAudioSeconds,
     maxLiveChannels: config.maxLiveChannels,
     audiohook: config.audiohook,
+    twilio: { authToken: config.twilioAuthToken, publicUrl: config.publicUrl },
   });
 
   let pipeline: Pipeline | undefined;
@@ -82,7 +86,11 @@ async function main(): Promise<void> {
   // Live calls are stored in the calls table and analysed like recorded calls (same topics, same LLM option).
   const { topics, llm } = pipelineConfig;
   const { analyzeTranscript } = await import("./pipeline/stages/analyze");
-  app.liveCalls.use({ store: calls });
+  // With DATABASE_URL a live call's events reach subscribers on any server process (PostgreSQL LISTEN/NOTIFY + rows).
+  const liveBus = pipelineConfig.databaseUrl
+    ? new PostgresLiveCallBus(pipelineConfig.databaseUrl, createAtRestCipher(pipelineConfig.encryptionKey), undefined, (err) => app.log.warn({ err: err.message }, "live-call bus error"))
+    : undefined;
+  app.liveCalls.use({ store: calls, ...(liveBus && { bus: liveBus }) });
   app.liveCalls.analyze = (t) => analyzeTranscript(t, { taxonomy: topics, ...(llm && { llm }) });
   app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
   // The server's request guard authenticates these routes (API key only, the default).

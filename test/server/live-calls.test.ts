@@ -241,3 +241,57 @@ describe("bad input on the live-call paths", () => {
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
   }, 60_000);
 });
+
+describe("LiveCallHub.openCall (the telephony ingress port)", () => {
+  it("transcribes interleaved agent/customer μ-law per channel, publishes to the ingress and subscribers, and ends with the stored transcript", async () => {
+    const hub = server.app.liveCalls;
+    const sub = subscribe("call-ingress-1");
+    await sleep(200);
+    const tx = await hub.openCall({
+      callId: "call-ingress-1",
+      source: "audiohook",
+      metadata: { call_id: "call-ingress-1", participants: [{ name: "Dana Customer", role: "customer", phone: "+15550001111" }] },
+      format: { encoding: "mulaw", sampleRate: 8000, channels: 2 },
+    });
+    const seen: LiveCallEvent[] = [];
+    tx.onEvent((e) => seen.push(e));
+    await expect(
+      hub.openCall({ callId: "call-ingress-1", source: "twilio", metadata: { call_id: "call-ingress-1" }, format: { encoding: "mulaw", sampleRate: 8000, channels: 2 } }),
+    ).rejects.toThrow(/already streaming/);
+    for (let i = 0; i < call.stereoMulaw.length; i += 1600) {
+      tx.write(call.stereoMulaw.subarray(i, i + 1600));
+      if (i % 16000 === 0) await sleep(5);
+    }
+    tx.updateMetadata({ participants: [{ name: "Dana Customer", role: "customer" }, { name: "Eve Agent", role: "agent" }] });
+    await tx.end();
+    const ended = seen.at(-1) as Extract<LiveCallEvent, { type: "CallEnded" }>;
+    expect(ended.type).toBe("CallEnded");
+    expect(ended.status).toBe("done");
+    expect(seen.some((e) => e.type === "CallUpdated")).toBe(true);
+    const segs = ended.transcript!.segments ?? [];
+    expect(segs.some((x) => x.channel === 0 && x.speaker === "Eve Agent")).toBe(true);
+    expect(segs.some((x) => x.channel === 1 && x.speaker === "Dana Customer")).toBe(true);
+    const got = await sub;
+    expect(got.events.filter((e) => e.event === "Results" && (e.body as { is_final: boolean }).is_final).length).toBe(seen.filter((e) => e.type === "Results" && e.is_final).length);
+    expect((await repo.getCall("call-ingress-1"))).toMatchObject({ status: "done", source: "live", live_source: "audiohook" });
+    // The channels were given back.
+    expect(server.app.liveAdmission.inUse).toBe(0);
+  }, 120_000);
+
+  it("refuses a call past the live-channel limit with LiveCallCapacityError, and an interrupted call is kept as failed", async () => {
+    const hub = server.app.liveCalls;
+    const limit = server.app.liveAdmission.limit;
+    const held = server.app.liveAdmission.tryAdmit(limit - 1)!;
+    await expect(
+      hub.openCall({ callId: "call-full", source: "twilio", metadata: { call_id: "call-full" }, format: { encoding: "mulaw", sampleRate: 8000, channels: 2 } }),
+    ).rejects.toThrow(/capacity/);
+    held.release();
+    const tx = await hub.openCall({ callId: "call-cut", source: "twilio", metadata: { call_id: "call-cut" }, format: { encoding: "mulaw", sampleRate: 8000, channels: 2 } });
+    tx.write(call.stereoMulaw.subarray(0, 16000 * 6));
+    await tx.interrupt("no media for 10 s");
+    const stored = await repo.getCall("call-cut");
+    expect(stored).toMatchObject({ status: "failed", reason: "no media for 10 s" });
+    expect(stored?.transcript?.segments?.length).toBeGreaterThan(0);
+  }, 60_000);
+});
+

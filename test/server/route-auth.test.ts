@@ -161,6 +161,8 @@ describe("auth on the matched route, however the path is spelled", () => {
     expect((await rawRequest(port, "GET", "/")).status).toBe(302);
     // No CALLSCRIBE_WEBHOOK_SECRET here: the webhook's own 503, not the guard's 401.
     expect((await rawRequest(port, "POST", "/v1/webhooks/recording-ready", { "content-type": "application/json" }, "{}")).status).toBe(503);
+    // Twilio Media Streams authenticates by X-Twilio-Signature: without CALLSCRIBE_TWILIO_AUTH_TOKEN, its own 503.
+    expect((await rawRequest(port, "GET", "/v1/twilio/media")).status).toBe(503);
   });
 
   it("unmatched URLs are 404 without a key, and a route added later by a plugin needs the key by default", async () => {

@@ -19,6 +19,8 @@
  * | CALLSCRIBE_AUDIOHOOK_API_KEY | the API key Genesys Cloud AudioHook sends in `X-API-KEY` to `GET /v1/audiohook` (at least 8 characters, no spaces) | unset: the route answers 503 |
  * | CALLSCRIBE_AUDIOHOOK_CLIENT_SECRET | the AudioHook integration's client secret, base64 of 16–512 bytes: the upgrade must carry an HTTP Message Signature made with it; needs CALLSCRIBE_AUDIOHOOK_API_KEY | unset: API key only |
  * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
+ * | CALLSCRIBE_TWILIO_AUTH_TOKEN | the Twilio account's auth token: turns on `GET /v1/twilio/media` (Media Streams), whose `X-Twilio-Signature` is checked with it (16–128 characters, no spaces) | unset: the route answers 503 |
+ * | CALLSCRIBE_PUBLIC_URL | the `wss://host[:port][/prefix]` Twilio reaches the server under (behind a proxy): the URL a stream's signature is checked against is this + the request path; its host is served (as in CALLSCRIBE_SERVER_NAMES) | unset: the request's Host header, as wss:// or ws:// |
  * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds, 1–86400; longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
  * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
@@ -185,6 +187,19 @@ export const VARIABLES = {
     },
   },
   CALLSCRIBE_MAX_LIVE_CHANNELS: { schema: { type: "integer", minimum: 1, maximum: 10000 }, rule: "an integer from 1 to 10000", sections: ["server"] },
+  // Telephony ingress (issue 8).
+  CALLSCRIBE_TWILIO_AUTH_TOKEN: {
+    schema: { type: "string", minLength: 16, maxLength: 128, pattern: "^\\S+$" },
+    rule: "the Twilio account's auth token: 16 to 128 characters without spaces",
+    sections: ["server"],
+    secret: true,
+  },
+  CALLSCRIBE_PUBLIC_URL: {
+    schema: { type: "string", maxLength: 2000, pattern: "^(wss?|https?)://[^\\s/?#]+(/[^\\s?#]*)?$" },
+    rule: "the public ws(s):// URL of the server, e.g. wss://calls.example.com (optional path prefix; no query)",
+    sections: ["server"],
+    check: urlCheck("the public ws(s):// URL of the server, e.g. wss://calls.example.com (optional path prefix; no query)", ["ws:", "wss:", "http:", "https:"]),
+  },
   // Both `POST /v1/listen` and the recorded-call pipeline.
   CALLSCRIBE_MAX_AUDIO_SECONDS: { schema: SECONDS(1, 86_400), rule: "a whole number of seconds from 1 to 86400", sections: ["server", "pipeline"] },
   // The speech engine, in every process.

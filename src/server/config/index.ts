@@ -40,6 +40,10 @@ export interface ServerConfig {
   maxLiveChannels?: number;
   /** Genesys AudioHook ingress (`GET /v1/audiohook`); undefined: off (503). */
   audiohook?: { apiKey: string; clientSecret?: Buffer };
+  /** CALLSCRIBE_TWILIO_AUTH_TOKEN: Twilio Media Streams ingress on, signatures checked with it. */
+  twilioAuthToken?: string;
+  /** CALLSCRIBE_PUBLIC_URL without a trailing slash, e.g. `wss://calls.example.com`. */
+  publicUrl?: string;
 }
 
 /** What every process needs to choose its speech engine (`speech/engines/choose.ts`). */
@@ -212,6 +216,8 @@ function serverSection(v: EnvValues, cwd: string): ServerConfig {
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,
     maxLiveChannels: v.CALLSCRIBE_MAX_LIVE_CHANNELS as number | undefined,
     audiohook: audiohookSettings(v),
+    ...(v.CALLSCRIBE_TWILIO_AUTH_TOKEN !== undefined && { twilioAuthToken: String(v.CALLSCRIBE_TWILIO_AUTH_TOKEN) }),
+    ...(v.CALLSCRIBE_PUBLIC_URL !== undefined && { publicUrl: String(v.CALLSCRIBE_PUBLIC_URL).replace(/\/+$/, "") }),
   };
 }
 
