@@ -96,7 +96,7 @@ describe("buildServer", () => {
     await new Promise((r) => setTimeout(r, 10));
     const after = await app.inject({ url: "/healthz" });
     expect(after.statusCode).toBe(200);
-    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0, channels: 0, maxChannels: 6 });
+    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0, channels: 0, maxChannels: 6, liveCalls: 0 });
     await app.close();
   });
 
