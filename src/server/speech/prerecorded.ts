@@ -15,7 +15,7 @@ export interface PrerecordedContext {
   engine: SpeechEngine;
   requestId: string;
   model: { uuid: string; info: ModelInfo };
-  /** Longest accepted audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). */
+  /** Longest accepted audio, seconds per channel (`CALLSCRIBE_MAX_AUDIO_SECONDS`; channel-seconds up to twice that, `audio/limits.ts`). */
   maxAudioSeconds: number;
 }
 

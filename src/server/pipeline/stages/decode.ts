@@ -16,7 +16,7 @@ export { sniffContainer } from "../../speech/audio/container";
 
 /** Options of {@link decodeRecording}. */
 export interface DecodeRecordingOptions {
-  /** Longest accepted recording, seconds; default 14 400 (4 h). */
+  /** Longest accepted recording, seconds per channel (channel-seconds up to twice that: `speech/audio/limits.ts`); default 14 400 (4 h). */
   maxAudioSeconds?: number;
 }
 
