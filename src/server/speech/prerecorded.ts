@@ -21,7 +21,7 @@ export interface PrerecordedContext {
 
 /**
  * Decode, resample and transcribe one recording, a chunk at a time: with an engine that has
- * `openRecording` (PocketSphinx) memory does not grow with the duration (`engines/recording.ts`).
+ * `openRecording` (PocketSphinx, Whisper, the Deepgram relay) memory does not grow with the duration (`engines/recording.ts`).
  * @param body WAV, FLAC, or raw audio per `options.encoding`/`sampleRate`/`channels`
  * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input
  *   channel. Channels that carry the same audio (a mono recording stored as stereo) are

@@ -7,9 +7,9 @@
  * session already decodes every encoding (linear16, μ-law, A-law, WAV), resamples to 16 kHz and
  * splits channels, so the same telephony handling, `multichannel`/`channel_index`, endpointing,
  * `UtteranceEnd`, `SpeechStarted` and Metadata logic serves every engine, and POST and live give
- * the same words whichever engine runs. A recording (`openRecording`) is streamed to the
- * pre-recorded API as a chunked request body (`recording.ts`), never held whole. Each transcribed channel is one mono 16 kHz linear16
- * connection to Deepgram. The cost: Deepgram's own endpointing and `UtteranceEnd` are replaced by
+ * the same words whichever engine runs. Each transcribed channel is one mono 16 kHz linear16
+ * connection to Deepgram (live) or request (a recording, `openRecording`: streamed to the
+ * pre-recorded API as a chunked request body, `recording.ts`, never held whole). The cost: Deepgram's own endpointing and `UtteranceEnd` are replaced by
  * ours (computed from Deepgram's finals and word times); a browser that wants Deepgram's exact
  * behaviour uses direct mode (`POST /v1/auth/grant`, see `grant.ts`).
  *

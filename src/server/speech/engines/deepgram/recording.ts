@@ -104,7 +104,12 @@ export class StreamedUploadRecording implements RecordingTranscription {
     const body = new PassThrough({ highWaterMark: this.highWaterMark });
     this.body = body;
     this.answer = this.start(body, this.abort.signal);
-    this.answer.catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+    this.answer.catch((err: unknown) => {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      // Refused or failed: stop sending at once (the HTTP client drops the connection).
+      this.abort.abort(err);
+      body.destroy();
+    });
     return body;
   }
 }
