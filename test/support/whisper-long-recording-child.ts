@@ -3,9 +3,10 @@
  * alone (`test/server/whisper-long-recording-memory.test.ts`). The engine is the real whisper.cpp
  * addon with the synthetic complete model in `MODELS_DIR` (`whisper-synth.en`, one worker).
  *
- * 1. the chunked path, as the pipeline runs it: `openRecording` (decode stage: checked, no samples
- *    kept) then `transcribeRecording` (decoded chunk by chunk into `WhisperEngine.openRecording`),
- *    on `WARM_FILE`; prints `{"phase":"warm"}` and waits 1 s (the test takes its baseline);
+ * 1. prints `{"phase":"ready"}` once the model is loaded, waits 1 s, then runs the chunked path as
+ *    the pipeline runs it: `openRecording` (decode stage: checked, no samples kept) then
+ *    `transcribeRecording` (decoded chunk by chunk into `WhisperEngine.openRecording`), on
+ *    `WARM_FILE`; prints `{"phase":"warm"}` and waits 1 s;
  * 2. the same on `LONG_FILE`; prints `{"phase":"chunked",…}`, waits 1 s;
  * 3. for contrast, the whole-buffer path on `LONG_FILE`: `decodeRecording` (all of it as PCM16)
  *    and `WhisperEngine.transcribe`; prints `{"phase":"whole",…}` with whether both paths gave the
@@ -23,6 +24,8 @@ const meta = { call_id: "long-call", recording_url: "http://recorder.invalid/lon
 const chunked = async (file: string) => transcribeRecording(engine, await openRecording(readFileSync(file), { maxAudioSeconds: 4 * 3600 }), meta);
 const pause = () => new Promise((r) => setTimeout(r, 1000));
 
+console.log(JSON.stringify({ phase: "ready" }));
+await pause();
 await chunked(process.env.WARM_FILE!);
 console.log(JSON.stringify({ phase: "warm" }));
 await pause();
