@@ -30,11 +30,13 @@ const EVERY = 300;
 const SPEECH = 15;
 /**
  * Peak RSS while the hour is transcribed through the chunked path, above the peak while five minutes
- * with speech every minute were (the baseline: whisper.cpp allocates a fresh decoding state of ~120 MiB for
- * every decode, at any duration). One copy of the hour's PCM16 is 110 MiB; the chunked path holds
- * ~50 s of it (1.6 MiB) plus the FLAC (3.5 MiB) and garbage not yet collected.
+ * with speech every minute were (the baseline: whisper.cpp allocates a fresh decoding state of
+ * ~120 MiB for every decode, at any duration). Below one copy of the hour's PCM16 (110 MiB), so a
+ * path that holds the hour fails. The chunked path holds ~50 s of audio (1.6 MiB), plus the FLAC
+ * (3.5 MiB) and the decoder's chunks V8 has not collected yet (the FakeCountingEngine test of the
+ * same decoding measured +48–71 MiB). Measured here on 2 shared cores: +53 MiB chunked, +297 MiB whole-buffer.
  */
-const PEAK_BOUND_MIB = 40;
+const PEAK_BOUND_MIB = 80;
 const CALL = `${corpusDir()}/calls_conversational/azure/test_call_audio.wav`;
 
 let dir: string;
