@@ -90,8 +90,9 @@ export class StreamedUploadRecording implements RecordingTranscription {
     const body = this.body;
     this.body = undefined;
     if (!body) return;
-    this.abort.abort(new Error("the recording was abandoned"));
-    body.destroy();
+    const reason = new Error("the recording was abandoned");
+    this.abort.abort(reason);
+    body.destroy(reason); // with an error: the HTTP client drops the request, never sends it as complete
   }
 
   private check(): void {
@@ -108,7 +109,7 @@ export class StreamedUploadRecording implements RecordingTranscription {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       // Refused or failed: stop sending at once (the HTTP client drops the connection).
       this.abort.abort(err);
-      body.destroy();
+      body.destroy(err instanceof Error ? err : new Error(String(err)));
     });
     return body;
   }
