@@ -34,9 +34,9 @@ const SPEECH = 15;
  * ~120 MiB for every decode, at any duration). Below one copy of the hour's PCM16 (110 MiB), so a
  * path that holds the hour fails. The chunked path holds ~50 s of audio (1.6 MiB), plus the FLAC
  * (3.5 MiB) and the decoder's chunks V8 has not collected yet (the FakeCountingEngine test of the
- * same decoding measured +48–71 MiB). Measured here on 2 shared cores: +53 MiB chunked, +297 MiB whole-buffer.
+ * same decoding measured +48–71 MiB). Measured here on 2 shared cores: chunked +53 and +65 MiB, whole-buffer +297 and +286 MiB.
  */
-const PEAK_BOUND_MIB = 80;
+const PEAK_BOUND_MIB = 90;
 const CALL = `${corpusDir()}/calls_conversational/azure/test_call_audio.wav`;
 
 let dir: string;

@@ -52,7 +52,7 @@ export async function openRecording(bytes: Uint8Array, options: DecodeRecordingO
 }
 
 /**
- * Decode a whole recording for the engine (the CLI and tests; the pipeline uses {@link openRecording}).
+ * Decode a whole recording for the engine (tests, and the whole-buffer contrast in memory tests; the pipeline and the CLI use {@link openRecording}).
  * @param bytes the downloaded file
  * @returns mono 16 kHz PCM16 per source channel (never downmixed), the source's rate, channels,
  *   duration in seconds, detected `format` (`wav/pcm`, `wav/mulaw`, `wav/alaw`, `wav/float`,
