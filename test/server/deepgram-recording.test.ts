@@ -143,7 +143,7 @@ describe("Deepgram relay: a recording streamed to the pre-recorded API (fake Dee
     expect(peakBuffered).toBeLessThanOrEqual(BUFFER + CHUNK * 2);
   }, 60_000);
 
-  it("close() mid-recording aborts the request; nothing is left hanging", async () => {
+  it("close() mid-recording abandons the upload (writes then reject) and later recordings still work", async () => {
     const rec = (await engine.openRecording()) as StreamedUploadRecording;
     await rec.write(pcm.subarray(0, CHUNK));
     await rec.close();
