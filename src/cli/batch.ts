@@ -7,6 +7,11 @@
  * (corrupt, unsupported) is reported and skipped; the batch goes on. A file the decoder could only
  * partly read (a WAV cut short) is transcribed as far as it goes and reported with its warnings,
  * which its JSON also carries (`warnings`).
+ *
+ * Memory: a file is checked once (`openRecording`: no samples kept) and then decoded chunk by chunk
+ * straight into the engine (`transcribeChunked`), as the pipeline does, so what one file costs is
+ * its encoded bytes plus a window of audio per channel, not a decoded copy of its whole duration.
+ * The duration cap is the server's (`CALLSCRIBE_MAX_AUDIO_SECONDS` semantics, `maxAudioSeconds`).
  */
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
@@ -14,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import type { Transcript } from "../contracts";
 import type { SpeechEngine } from "../server/speech/engines/engine";
 import { analyzeTranscript } from "../server/pipeline/stages/analyze";
-import { decodeRecording } from "../server/pipeline/stages/decode";
+import { openRecording } from "../server/pipeline/stages/decode";
 import { transcribeRecording } from "../server/pipeline/stages/transcribe";
 import type { Analysis, RecordingReady } from "../server/store/model";
 import { transcriptWithAnalysis } from "../server/store/calls";
@@ -43,6 +48,8 @@ export interface BatchOptions {
   analysis: { topics: string[]; llm?: { baseUrl: string; apiKey?: string; model: string } };
   /** Called after each file. */
   onResult?: (result: BatchResult) => void;
+  /** Longest recording per channel, seconds, as `CALLSCRIBE_MAX_AUDIO_SECONDS` (`speech/audio/limits.ts`). Default 14 400 (4 h). */
+  maxAudioSeconds?: number;
 }
 
 /**
@@ -103,12 +110,17 @@ export interface BatchOutput {
 }
 
 /**
- * Transcribe one file through the stages and write its JSON.
+ * Transcribe one file through the stages and write its JSON: checked, then decoded chunk by chunk into the engine.
  * @throws the stage's error (StageError for corrupt or unsupported audio)
  */
-export async function transcribeFile(item: BatchItem, engine: SpeechEngine, analysisOptions: BatchOptions["analysis"]): Promise<{ audioSec: number; format: string; warnings: string[] }> {
+export async function transcribeFile(
+  item: BatchItem,
+  engine: SpeechEngine,
+  analysisOptions: BatchOptions["analysis"],
+  maxAudioSeconds?: number,
+): Promise<{ audioSec: number; format: string; warnings: string[] }> {
   const bytes = await readFile(item.input);
-  const audio = await decodeRecording(bytes);
+  const audio = await openRecording(bytes, maxAudioSeconds === undefined ? {} : { maxAudioSeconds });
   const meta: RecordingReady = { call_id: callIdForFile(item.input), recording_url: pathToFileURL(item.input).href };
   const transcript = await transcribeRecording(engine, audio, meta);
   const analysis = await analyzeTranscript(transcript, { taxonomy: analysisOptions.topics, ...(analysisOptions.llm && { llm: analysisOptions.llm }) });
@@ -136,7 +148,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult[]> {
       const started = performance.now();
       let result: BatchResult;
       try {
-        const { audioSec, format, warnings } = await transcribeFile(item, engine, options.analysis);
+        const { audioSec, format, warnings } = await transcribeFile(item, engine, options.analysis, options.maxAudioSeconds);
         result = { input: item.input, output: item.output, ok: true, audioSec, format, warnings, seconds: (performance.now() - started) / 1000 };
       } catch (err) {
         result = { input: item.input, ok: false, error: err instanceof Error ? err.message : String(err), seconds: (performance.now() - started) / 1000 };

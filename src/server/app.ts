@@ -78,7 +78,7 @@ export interface BuildServerOptions {
   liveFlushTimeoutMs?: number;
   /** Largest pre-recorded body, bytes. Default 200 MiB (about 100 minutes of 16 kHz stereo PCM16). */
   maxBodyBytes?: number;
-  /** Longest pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). Default 14 400 (4 h). */
+  /** Longest pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`), per channel; channel-seconds up to twice that (`speech/audio/limits.ts`). Default 14 400 (4 h). */
   maxAudioSeconds?: number;
   /** Largest WebSocket frame, bytes. Default 8 MiB. */
   maxFrameBytes?: number;

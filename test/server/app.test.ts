@@ -33,6 +33,8 @@ describe("loadConfig", () => {
     expect(serverConfig({ PORT: "" })).toEqual({
       port: 8787, host: "127.0.0.1", apiKey: undefined, staticDir: undefined, logLevel: "info", maxAudioSeconds: 14_400,
       tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
+      // No pages served: the demo PBX is off (issue 8 §4).
+      demoPbx: { enabled: false, corpusDir: expect.stringMatching(/corpus$/) },
     });
   });
 
@@ -66,6 +68,8 @@ describe("loadConfig", () => {
     expect(serverConfig({ PORT: "9000", HOST: "0.0.0.0", CALLSCRIBE_API_KEY: "k".repeat(20), CALLSCRIBE_STATIC_DIR: dir, CALLSCRIBE_LOG_LEVEL: "warn", CALLSCRIBE_MAX_AUDIO_SECONDS: "600" })).toEqual({
       port: 9000, host: "0.0.0.0", apiKey: "k".repeat(20), staticDir: dir, logLevel: "warn", maxAudioSeconds: 600,
       tokenTtlSeconds: 600, allowedOrigins: [], serverNames: [], headersTimeoutSeconds: 15, requestTimeoutSeconds: 120,
+      // Pages served: the demo PBX is on.
+      demoPbx: { enabled: true, corpusDir: expect.stringMatching(/corpus$/) },
     });
   });
 });
@@ -96,7 +100,7 @@ describe("buildServer", () => {
     await new Promise((r) => setTimeout(r, 10));
     const after = await app.inject({ url: "/healthz" });
     expect(after.statusCode).toBe(200);
-    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0, channels: 0, maxChannels: 6 });
+    expect(after.json()).toEqual({ status: "ready", engine: "pocketsphinx", model: "pocketsphinx-en-us", sessions: 0, channels: 0, maxChannels: 6, liveCalls: 0 });
     await app.close();
   });
 

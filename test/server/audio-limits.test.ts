@@ -60,6 +60,29 @@ describe("decoded duration limit", () => {
   });
 });
 
+describe("channel-seconds (the cap is per channel; the channels together get twice it)", () => {
+  const wav = readFileSync(`${CORPUS}/read_en/librispeech/1272-128104-0000.wav`); // 5.855 s, 16 kHz mono
+  const speech = readWav(wav);
+  const copies = (n: number) => encodeWavPcm16({ sampleRate: speech.sampleRate, channels: Array.from({ length: n }, () => speech.channels[0]) });
+
+  it("refuses 4 channels × 5.9 s under a 10 s cap from the header (23 channel-seconds > 2 × 10), naming both limits", async () => {
+    const err = await failure(decodeForEngine(copies(4), { ...file, maxSeconds: 10 }));
+    expect(err).toBeInstanceOf(AudioTooLongError);
+    expect((err as AudioTooLongError).limitSeconds).toBe(10);
+    expect((err as Error).message).toMatch(/declares 4 channels × 6 s = 23 channel-seconds, over the limit of 20 channel-seconds .*2 × CALLSCRIBE_MAX_AUDIO_SECONDS = 10 s.*at most 5 s/);
+    // Downmixed (a POST without multichannel), the same file is 5.9 channel-seconds: accepted.
+    expect((await decodeForEngine(copies(4), { ...body, maxSeconds: 10 })).duration).toBeCloseTo(5.855, 3);
+  });
+
+  it("accepts stereo up to the cap per channel (as a 4 h stereo call passes the 4 h default)", async () => {
+    const stereo = await decodeForEngine(copies(2), { ...file, maxSeconds: 6 });
+    expect(stereo.channels).toHaveLength(2);
+    expect(stereo.duration).toBeCloseTo(5.855, 3);
+    // Over the cap per channel is refused whatever the channel count.
+    expect(await failure(decodeForEngine(copies(2), { ...file, maxSeconds: 5 }))).toBeInstanceOf(AudioTooLongError);
+  });
+});
+
 describe("sample rates", () => {
   it("refuses real WAVs whose header claims 100 Hz or 1 Hz (and 96 kHz), naming the supported range", async () => {
     const wav = readFileSync(`${CORPUS}/read_en/librispeech/1272-128104-0000.wav`);

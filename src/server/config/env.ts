@@ -23,7 +23,7 @@
  * | CALLSCRIBE_MAX_LIVE_CHANNELS | live channels (decoders) admitted at once; more sessions get 503 + Retry-After | min(2 × cores, half the memory / 100 MB), see `speech/admission.ts` |
  * | CALLSCRIBE_TWILIO_AUTH_TOKEN | the Twilio account's auth token: turns on `GET /v1/twilio/media` (Media Streams), whose `X-Twilio-Signature` is checked with it (16–128 characters, no spaces) | unset: the route answers 503 |
  * | CALLSCRIBE_PUBLIC_URL | the `wss://host[:port][/prefix]` Twilio reaches the server under (behind a proxy): the URL a stream's signature is checked against is this + the request path; its host is served (as in CALLSCRIBE_SERVER_NAMES) | unset: the request's Host header, as wss:// or ws:// |
- * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds, 1–86400; longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
+ * | CALLSCRIBE_MAX_AUDIO_SECONDS | longest audio `POST /v1/listen` and a recorded call may hold, seconds per channel, 1–86400; the transcribed channels together may hold twice that in channel-seconds (duration × channels; `speech/audio/limits.ts`); longer is refused with 413 (a recorded call fails at decode, no retries) | 14400 (4 h) |
  * | CALLSCRIBE_MODELS_DIR | folder of Whisper ggml models (`ggml-<name>.bin`, `for-tests-ggml-<name>.bin`) | `models/` in the repository |
  * | CALLSCRIBE_DEFAULT_MODEL | model used when a request names none, e.g. `pocketsphinx`, `whisper-base.en`, `nova-3` | Whisper with a real model, else PocketSphinx (see `speech/engines/registry.ts`) |
  * | DEEPGRAM_API_KEY | Deepgram key: enables the `nova-*` models (relayed) and `POST /v1/auth/grant`; never sent to browsers | unset: no Deepgram |

@@ -35,7 +35,7 @@ export interface ServerConfig {
   /** Absolute path of an existing directory. */
   staticDir?: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  /** Longest pre-recorded audio, seconds. */
+  /** Longest pre-recorded audio, seconds per channel (channel-seconds up to twice that: `speech/audio/limits.ts`). */
   maxAudioSeconds: number;
   /** Live channels admitted at once; undefined: sized from the machine (`defaultMaxLiveChannels`). */
   maxLiveChannels?: number;
@@ -93,7 +93,7 @@ export interface PipelineSettings extends AnalysisConfig {
   workers: number;
   /** Waiting jobs (created or retry) at which the queue counts as far behind. */
   queueAlertDepth: number;
-  /** Longest recording transcribed, seconds (unset: {@link DEFAULT_MAX_AUDIO_SECONDS}). */
+  /** Longest recording transcribed, seconds per channel; channel-seconds up to twice that (`speech/audio/limits.ts`; unset: {@link DEFAULT_MAX_AUDIO_SECONDS}). */
   maxAudioSeconds?: number;
 }
 

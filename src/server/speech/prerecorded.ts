@@ -15,13 +15,13 @@ export interface PrerecordedContext {
   engine: SpeechEngine;
   requestId: string;
   model: { uuid: string; info: ModelInfo };
-  /** Longest accepted audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). */
+  /** Longest accepted audio, seconds per channel (`CALLSCRIBE_MAX_AUDIO_SECONDS`; channel-seconds up to twice that, `audio/limits.ts`). */
   maxAudioSeconds: number;
 }
 
 /**
  * Decode, resample and transcribe one recording, a chunk at a time: with an engine that has
- * `openRecording` (PocketSphinx) memory does not grow with the duration (`engines/recording.ts`).
+ * `openRecording` (PocketSphinx, Whisper, the Deepgram relay) memory does not grow with the duration (`engines/recording.ts`).
  * @param body WAV, FLAC, or raw audio per `options.encoding`/`sampleRate`/`channels`
  * @returns the Deepgram response; with `multichannel` one `results.channels` entry per input
  *   channel. Channels that carry the same audio (a mono recording stored as stereo) are

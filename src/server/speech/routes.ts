@@ -33,7 +33,7 @@ export interface ListenRoutesOptions {
   flushTimeoutMs: number;
   /** Largest accepted POST body, bytes. */
   maxBodyBytes: number;
-  /** Longest accepted pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`). Default 14 400 (4 h). */
+  /** Longest accepted pre-recorded audio, seconds (`CALLSCRIBE_MAX_AUDIO_SECONDS`), per channel; channel-seconds up to twice that (`audio/limits.ts`). Default 14 400 (4 h). */
   maxAudioSeconds?: number;
   /** Live channels admitted at once; the rest are refused with 503 before the handshake. Default: `defaultMaxLiveChannels()`. */
   admission?: ChannelAdmission;

@@ -16,7 +16,7 @@ export { sniffContainer } from "../../speech/audio/container";
 
 /** Options of {@link decodeRecording}. */
 export interface DecodeRecordingOptions {
-  /** Longest accepted recording, seconds; default 14 400 (4 h). */
+  /** Longest accepted recording, seconds per channel (channel-seconds up to twice that: `speech/audio/limits.ts`); default 14 400 (4 h). */
   maxAudioSeconds?: number;
 }
 
@@ -52,7 +52,7 @@ export async function openRecording(bytes: Uint8Array, options: DecodeRecordingO
 }
 
 /**
- * Decode a whole recording for the engine (the CLI and tests; the pipeline uses {@link openRecording}).
+ * Decode a whole recording for the engine (tests, and the whole-buffer contrast in memory tests; the pipeline and the CLI use {@link openRecording}).
  * @param bytes the downloaded file
  * @returns mono 16 kHz PCM16 per source channel (never downmixed), the source's rate, channels,
  *   duration in seconds, detected `format` (`wav/pcm`, `wav/mulaw`, `wav/alaw`, `wav/float`,

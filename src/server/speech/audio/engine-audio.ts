@@ -2,7 +2,9 @@
  * Recordings decoded straight into what engines consume (mono 16 kHz PCM16 per channel), in
  * bounded chunks, with the limits that keep one request from taking the server down:
  *
- * - **duration**: at most `maxSeconds` of audio (`CALLSCRIBE_MAX_AUDIO_SECONDS`, default 4 h).
+ * - **duration**: at most `maxSeconds` of audio per channel (`CALLSCRIBE_MAX_AUDIO_SECONDS`, default
+ *   4 h), and at most {@link CHANNEL_SECONDS_PER_CAP} × `maxSeconds` channel-seconds (duration × the
+ *   channels handed on: every source channel for `separate`, 1 for `downmix`; see `limits.ts` for why).
  *   Checked from the header where the container says it (WAV data size, FLAC STREAMINFO total
  *   samples) before any sample is decoded, and enforced while decoding for the rest (decoding
  *   stops at the limit): a 32 KB FLAC of silence can claim or hold hours.
@@ -30,13 +32,13 @@ import type { ChunkedAudio } from "./chunks";
 import { openContainer, openFlac, openRaw, openWav } from "./chunks";
 import { sniffContainer } from "./container";
 import { looksLikeFlac } from "./flac";
-import { DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES } from "./limits";
+import { CHANNEL_SECONDS_PER_CAP, DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES } from "./limits";
 import { AudioDecodeError, float32ToInt16 } from "./pcm";
 import type { RawEncoding } from "./raw";
 import { Quality, StreamResampler } from "./resample";
 import { looksLikeWav } from "./wav";
 
-export { DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES };
+export { CHANNEL_SECONDS_PER_CAP, DEFAULT_MAX_AUDIO_SECONDS, SUPPORTED_SAMPLE_RATES };
 
 /** Most channels accepted from any container (as for raw and live audio). */
 export const MAX_CHANNELS = 16;
@@ -44,7 +46,7 @@ export const MAX_CHANNELS = 16;
 /** Correlation with channel 0 at or above which a channel counts as a copy of it. */
 export const IDENTICAL_CHANNEL_CORRELATION = 0.98;
 
-/** The audio is longer than the configured limit. `limitSeconds` is that limit. */
+/** The audio is longer than the configured limit. `limitSeconds` is that limit (seconds per channel, `CALLSCRIBE_MAX_AUDIO_SECONDS`). */
 export class AudioTooLongError extends AudioDecodeError {
   constructor(
     readonly limitSeconds: number,
@@ -77,7 +79,10 @@ export interface EngineAudio {
 export interface DecodeForEngineOptions {
   /** `downmix`: one channel, all averaged (POST without multichannel); `separate`: one per source channel. */
   channels: "downmix" | "separate";
-  /** Longest accepted audio, seconds. */
+  /**
+   * Longest accepted audio, seconds per channel; the channels handed on may hold at most
+   * {@link CHANNEL_SECONDS_PER_CAP} × this together (channel-seconds; see `limits.ts`).
+   */
   maxSeconds: number;
   /** Which containers are accepted: `body` (POST /v1/listen: WAV, FLAC or raw) or `file` (recordings: WAV, FLAC, MP3, Ogg Opus). */
   accept: "body" | "file";
@@ -89,6 +94,16 @@ const hours = (s: number) => (s >= 3600 ? ` (${+(s / 3600).toFixed(2)} h)` : s >
 
 function tooLong(maxSeconds: number, what: string): AudioTooLongError {
   return new AudioTooLongError(maxSeconds, `${what} longer than the limit of ${maxSeconds} s${hours(maxSeconds)} of audio per request (CALLSCRIBE_MAX_AUDIO_SECONDS)`);
+}
+
+function tooManyChannelSeconds(maxSeconds: number, channels: number, seconds: number, declared: boolean): AudioTooLongError {
+  const limit = CHANNEL_SECONDS_PER_CAP * maxSeconds;
+  return new AudioTooLongError(
+    maxSeconds,
+    `the audio ${declared ? "declares" : "holds at least"} ${channels} channels × ${Math.round(seconds)} s = ${Math.round(channels * seconds)} channel-seconds, ` +
+      `over the limit of ${limit} channel-seconds per request (${CHANNEL_SECONDS_PER_CAP} × CALLSCRIBE_MAX_AUDIO_SECONDS = ${maxSeconds} s${hours(maxSeconds)}; ` +
+      `with ${channels} channels at most ${Math.floor(limit / channels)} s${hours(Math.floor(limit / channels))})`,
+  );
 }
 
 /** Grows an Int16 buffer chunk by chunk; preallocated when the final length is known. */
@@ -301,11 +316,16 @@ async function decodeChunks(
     throw new AudioDecodeError(`the ${info.format} audio has ${info.channels} channels; supported: 1–${MAX_CHANNELS}`);
   }
   const maxFrames = Math.floor(options.maxSeconds * info.sampleRate);
+  const outputs = options.channels === "downmix" ? 1 : info.channels;
+  // Channel-seconds: frames × the channels handed on, at most CHANNEL_SECONDS_PER_CAP × the cap (limits.ts).
+  const maxChannelFrames = CHANNEL_SECONDS_PER_CAP * maxFrames;
   if (info.declaredFrames !== undefined && info.declaredFrames > maxFrames) {
     throw tooLong(options.maxSeconds, `the ${info.format} header declares ${Math.round(info.declaredFrames / info.sampleRate)} s of audio,`);
   }
+  if (info.declaredFrames !== undefined && info.declaredFrames * outputs > maxChannelFrames) {
+    throw tooManyChannelSeconds(options.maxSeconds, outputs, info.declaredFrames / info.sampleRate, true);
+  }
   const ratio = ENGINE_SAMPLE_RATE / info.sampleRate;
-  const outputs = options.channels === "downmix" ? 1 : info.channels;
   // Preallocate only for a length counted from the bytes in hand: a FLAC header may claim hours the data does not hold.
   if (info.exact && info.declaredFrames !== undefined) onExpected?.(Math.floor(info.declaredFrames * ratio));
   const resamplers = onChunk
@@ -318,6 +338,7 @@ async function decodeChunks(
     for await (const chunk of source.chunks()) {
       frames += chunk[0].length;
       if (frames > maxFrames) throw tooLong(options.maxSeconds, `the audio is`);
+      if (frames * outputs > maxChannelFrames) throw tooManyChannelSeconds(options.maxSeconds, outputs, frames / info.sampleRate, false);
       similarity.add(chunk);
       if (!onChunk) continue;
       const planes = options.channels === "downmix" ? [mixDown(chunk)] : chunk;

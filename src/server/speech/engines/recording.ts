@@ -7,10 +7,11 @@
  *   `write` waits while the stream reports more than `maxQueuedSeconds` of audio not yet decoded,
  *   so the decoder never runs more than a few seconds ahead of the engine. For engines whose
  *   stream gives the same finals as `transcribe` (PocketSphinx: the same decoder and VAD either way).
- * - {@link openRecordingTranscription}: the engine's own `openRecording` when it has one, else the
- *   chunks joined and passed to `transcribe` once (Whisper packs speech regions across the whole
- *   recording, Deepgram posts a file: their results would differ on a live stream), which holds
- *   32 KB per second of audio.
+ * - {@link openRecordingTranscription}: the engine's own `openRecording` when it has one (every
+ *   engine here: PocketSphinx on its live stream as above; Whisper with the VAD and packing of its
+ *   `transcribe`, window by window, `whisper/recording.ts`; the Deepgram relay as one streamed
+ *   pre-recorded request, `deepgram/recording.ts`), else the chunks joined and passed to
+ *   `transcribe` once, which holds 32 KB per second of audio.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EngineHypothesis, RecognizeOptions, RecognizerStream, RecordingTranscription, SpeechEngine } from "./engine";

@@ -8,7 +8,8 @@
  * splits channels, so the same telephony handling, `multichannel`/`channel_index`, endpointing,
  * `UtteranceEnd`, `SpeechStarted` and Metadata logic serves every engine, and POST and live give
  * the same words whichever engine runs. Each transcribed channel is one mono 16 kHz linear16
- * connection to Deepgram. The cost: Deepgram's own endpointing and `UtteranceEnd` are replaced by
+ * connection to Deepgram (live) or request (a recording, `openRecording`: streamed to the
+ * pre-recorded API as a chunked request body, `recording.ts`, never held whole). The cost: Deepgram's own endpointing and `UtteranceEnd` are replaced by
  * ours (computed from Deepgram's finals and word times); a browser that wants Deepgram's exact
  * behaviour uses direct mode (`POST /v1/auth/grant`, see `grant.ts`).
  *
@@ -23,8 +24,10 @@
  * the last words of a Deepgram that is behind.
  */
 import { EventEmitter } from "node:events";
+import type { Readable } from "node:stream";
 import { DeepgramClient } from "@deepgram/sdk";
-import { ENGINE_SAMPLE_RATE, type EngineHypothesis, type EngineWord, type RecognizeOptions, type RecognizerStream, type SpeechEngine } from "../engine";
+import { ENGINE_SAMPLE_RATE, type EngineHypothesis, type EngineWord, type RecognizeOptions, type RecognizerStream, type RecordingTranscription, type SpeechEngine } from "../engine";
+import { StreamedUploadRecording } from "./recording";
 
 /** Deepgram models this relay offers (Deepgram's "Models & Languages" page, 2025). */
 export const DEEPGRAM_MODELS = ["nova-3", "nova-2", "nova-3-general", "nova-2-general", "nova-2-phonecall", "nova-3-medical"] as const;
@@ -48,7 +51,17 @@ export interface DeepgramEngineOptions {
    * guarantee one when little audio was buffered. Ending a stream (`finish()`) never uses it.
    */
   finalizeTimeoutMs?: number;
+  /**
+   * Longest a streamed recording's request may take (`openRecording`: from its first chunk to
+   * Deepgram's answer, the decoding that feeds it included), ms. Default {@link DEFAULT_RECORDING_TIMEOUT_MS}.
+   */
+  recordingTimeoutMs?: number;
+  /** Body buffer of a streamed recording, bytes (`recording.ts`). Default 256 KiB (8 s of audio). */
+  uploadBufferBytes?: number;
 }
+
+/** Default {@link DeepgramEngineOptions.recordingTimeoutMs}: 30 min, the recorded-call job's own timeout. */
+export const DEFAULT_RECORDING_TIMEOUT_MS = 30 * 60_000;
 
 /** Deepgram word and Results, as far as the relay reads them (protocol.ts has the full types). */
 interface DgWord {
@@ -152,8 +165,27 @@ export class DeepgramEngine implements SpeechEngine {
     await this.ready();
     this.checkLanguage(options);
     if (pcm.length === 0) return [];
+    return this.prerecorded(Buffer.from(pcmBytes(pcm)), options);
+  }
+
+  /**
+   * A recording streamed to Deepgram's pre-recorded API chunk by chunk (one request, a chunked
+   * body; see `recording.ts`): the same answer as `transcribe` on the joined audio, while the relay
+   * holds only a bounded buffer of it.
+   * @throws Error for a language Deepgram does not take; `write`/`finish` reject with Deepgram's
+   *   status and message when the request fails
+   */
+  async openRecording(options: RecognizeOptions = {}): Promise<RecordingTranscription> {
+    await this.ready();
+    this.checkLanguage(options);
+    return new StreamedUploadRecording((body, signal) => this.prerecorded(body, options, signal), this.options.uploadBufferBytes);
+  }
+
+  /** One pre-recorded request (mono 16 kHz linear16 body, whole or streamed); one hypothesis per Deepgram utterance. */
+  private async prerecorded(audio: Buffer | Readable, options: RecognizeOptions, signal?: AbortSignal): Promise<EngineHypothesis[]> {
+    const streamed = !(audio instanceof Buffer);
     const body = (await this.client.listen.v1.media.transcribeFile(
-      Buffer.from(pcmBytes(pcm)),
+      audio,
       {
         model: this.model,
         encoding: "linear16",
@@ -162,7 +194,12 @@ export class DeepgramEngine implements SpeechEngine {
         ...(options.detectLanguage ? { detect_language: true } : { language: options.language ?? "en" }),
         ...(options.keyterms?.length ? { keyterm: options.keyterms } : {}),
       } as Parameters<DeepgramClient["listen"]["v1"]["media"]["transcribeFile"]>[1],
-      { queryParams: { sample_rate: ENGINE_SAMPLE_RATE } },
+      {
+        queryParams: { sample_rate: ENGINE_SAMPLE_RATE },
+        // A streamed body cannot be sent twice, and it lasts as long as the decoding feeding it.
+        ...(streamed ? { maxRetries: 0, timeoutInSeconds: (this.options.recordingTimeoutMs ?? DEFAULT_RECORDING_TIMEOUT_MS) / 1000 } : {}),
+        ...(signal ? { abortSignal: signal } : {}),
+      },
     )) as unknown as {
       results: { channels: { detected_language?: string; alternatives: { words: DgWord[] }[] }[]; utterances?: { start: number; end: number; confidence: number; words: DgWord[] }[] };
     };

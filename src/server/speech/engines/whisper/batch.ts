@@ -7,7 +7,10 @@
  * Each speech region becomes one utterance (`EngineHypothesis`).
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import type { AudioStats } from "./guards.js";
+import type { EngineHypothesis } from "../engine.js";
+import { checkHypothesis, type AudioStats, type GuardOptions } from "./guards.js";
+import { toHypothesis } from "./hypothesis.js";
+import type { DecodeResult } from "./protocol.js";
 import { FRAME_SAMPLES, FRAME_SEC, FrameVad, VadSegmenter, type VadOptions } from "./vad.js";
 import type { WhisperWord } from "./words.js";
 
@@ -74,37 +77,78 @@ export async function findSpeechRegions(pcm: Int16Array, options: VadOptions): P
 }
 
 /**
- * Pack regions, in order, into buffers of at most `maxChunkSec`, with `gapSec` of silence between two
- * regions of a buffer. A region longer than `maxChunkSec` gets a buffer of its own (the VAD cuts
- * utterances at `maxUtteranceSec` < 30 s, so this does not happen with valid options). Pure.
+ * Packs regions, in order, into buffers of at most `maxChunkSec`, with `gapSec` of silence between
+ * two regions of a buffer, one region at a time: a buffer is complete (returned by `add`) as soon as
+ * the next region does not fit, so a recording fed in chunks (`recording.ts`) gets exactly the
+ * buffers {@link packChunks} makes for the whole recording. A region longer than `maxChunkSec` gets
+ * a buffer of its own (the VAD cuts utterances at `maxUtteranceSec` < 30 s, so this does not happen
+ * with valid options).
  */
-export function packChunks(regions: readonly SpeechRegion[], maxChunkSec = 28, gapSec = 0.3): Chunk[] {
-  const max = Math.round(maxChunkSec * RATE);
-  const gap = Math.round(gapSec * RATE);
-  const chunks: Chunk[] = [];
-  let current: Chunk | undefined;
-  for (const region of regions) {
-    const length = (region.endFrame - region.startFrame) * FRAME_SAMPLES;
-    if (length <= 0) continue;
-    if (!current || current.samples + gap + length > max) {
-      current = { pieces: [], samples: 0 };
-      chunks.push(current);
-    }
-    const bufferStart = current.pieces.length ? current.samples + gap : 0;
-    current.pieces.push({ region, sourceStart: region.startFrame * FRAME_SAMPLES, length, bufferStart });
-    current.samples = bufferStart + length;
+export class ChunkPacker {
+  private readonly max: number;
+  private readonly gap: number;
+  private current: Chunk | undefined;
+
+  constructor(maxChunkSec = 28, gapSec = 0.3) {
+    this.max = Math.round(maxChunkSec * RATE);
+    this.gap = Math.round(gapSec * RATE);
   }
+
+  /** Add the next region. @returns the buffer it closed (the region did not fit in it), if any */
+  add(region: SpeechRegion): Chunk | undefined {
+    const length = (region.endFrame - region.startFrame) * FRAME_SAMPLES;
+    if (length <= 0) return undefined;
+    let closed: Chunk | undefined;
+    if (this.current && this.current.samples + this.gap + length > this.max) {
+      closed = this.current;
+      this.current = undefined;
+    }
+    this.current ??= { pieces: [], samples: 0 };
+    const chunk = this.current;
+    const bufferStart = chunk.pieces.length ? chunk.samples + this.gap : 0;
+    chunk.pieces.push({ region, sourceStart: region.startFrame * FRAME_SAMPLES, length, bufferStart });
+    chunk.samples = bufferStart + length;
+    return closed;
+  }
+
+  /** The last, open buffer (none when no region was added since the last one closed). */
+  finish(): Chunk | undefined {
+    const last = this.current;
+    this.current = undefined;
+    return last;
+  }
+}
+
+/** Pack all regions at once (see {@link ChunkPacker}). Pure. */
+export function packChunks(regions: readonly SpeechRegion[], maxChunkSec = 28, gapSec = 0.3): Chunk[] {
+  const packer = new ChunkPacker(maxChunkSec, gapSec);
+  const chunks: Chunk[] = [];
+  for (const region of regions) {
+    const closed = packer.add(region);
+    if (closed) chunks.push(closed);
+  }
+  const last = packer.finish();
+  if (last) chunks.push(last);
   return chunks;
 }
 
-/** The chunk's audio as floats in [−1, 1] (silence between pieces). */
+/** The chunk's audio as floats in [−1, 1] (silence between pieces), read from the whole recording. */
 export function chunkAudio(pcm: Int16Array, chunk: Chunk): Float32Array {
+  return chunkAudioFrom(chunk, (p) => pcm.subarray(p.sourceStart, Math.min(pcm.length, p.sourceStart + p.length)));
+}
+
+/**
+ * The chunk's audio as floats in [−1, 1] (silence between pieces), each piece's samples from `read`
+ * (PCM16, at most `piece.length`; fewer leave silence).
+ */
+export function chunkAudioFrom(chunk: Chunk, read: (piece: ChunkPiece) => Int16Array): Float32Array {
   const out = new Float32Array(chunk.samples);
   for (const p of chunk.pieces) {
-    const end = Math.min(pcm.length, p.sourceStart + p.length);
-    for (let i = p.sourceStart; i < end; i++) {
-      const v = pcm[i]!;
-      out[p.bufferStart + i - p.sourceStart] = v > 0 ? v / 32767 : v / 32768;
+    const samples = read(p);
+    const n = Math.min(samples.length, p.length);
+    for (let i = 0; i < n; i++) {
+      const v = samples[i]!;
+      out[p.bufferStart + i] = v > 0 ? v / 32767 : v / 32768;
     }
   }
   return out;
@@ -152,6 +196,24 @@ export function chunkStats(chunk: Chunk): AudioStats {
     if (Number.isFinite(region.stats.rmsDbfs)) power += 10 ** (region.stats.rmsDbfs / 10) * region.stats.durationSec;
   }
   return { durationSec: duration, voicedSec: voiced, rmsDbfs: duration > 0 && power > 0 ? 10 * Math.log10(power / duration) : -Infinity };
+}
+
+/**
+ * The utterances of one decoded buffer: the buffer's words checked by the hallucination guards
+ * against the buffer's statistics, split by region, each region checked again and made one
+ * hypothesis (recording times); regions left without words are dropped.
+ */
+export function chunkHypotheses(chunk: Chunk, result: DecodeResult, guards: GuardOptions): EngineHypothesis[] {
+  const out: EngineHypothesis[] = [];
+  const verdict = checkHypothesis(result, chunkStats(chunk), guards);
+  if (!verdict.keep) return out;
+  splitWordsByRegion(chunk, verdict.words).forEach((words, i) => {
+    const region = chunk.pieces[i]!.region;
+    const kept = checkHypothesis({ text: words.map((w) => w.word).join(" "), words }, region.stats, guards);
+    if (!kept.keep) return;
+    out.push(toHypothesis(kept.words, region.startFrame * FRAME_SEC, region.endFrame * FRAME_SEC, result.language));
+  });
+  return out;
 }
 
 export { FRAME_SEC };

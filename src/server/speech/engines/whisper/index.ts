@@ -11,22 +11,23 @@
  * - `keyterms` become the decoding prompt (`buildPrompt`).
  * - Words: times from token timestamps (seconds from the stream start), confidence = mean token
  *   probability, `punctuatedWord` as Whisper wrote it.
- * - Live streams: VAD + LocalAgreement-2 + guards, see `stream.ts`. Pre-recorded: `batch.ts`.
+ * - Live streams: VAD + LocalAgreement-2 + guards, see `stream.ts`. Pre-recorded: `batch.ts`, whole
+ *   (`transcribe`) or fed chunk by chunk with the same results (`openRecording`, `recording.ts`).
  * - Cost (measured here, 2 threads, AVX2 build, test models f16): one 30 s window ≈ 1.0 s (tiny.en),
  *   ≈ 2.1 s (base.en); run `npm run bench:whisper` for this machine.
  */
-import type { EngineHypothesis, RecognizeOptions, RecognizerStream, SpeechEngine } from "../engine.js";
+import type { EngineHypothesis, RecognizeOptions, RecognizerStream, RecordingTranscription, SpeechEngine } from "../engine.js";
 import { checkAddonBuilt } from "./addon.js";
-import { chunkAudio, chunkStats, findSpeechRegions, packChunks, splitWordsByRegion } from "./batch.js";
-import { checkHypothesis, shouldDecode } from "./guards.js";
-import { toHypothesis } from "./hypothesis.js";
+import { chunkAudio, chunkHypotheses, findSpeechRegions, packChunks } from "./batch.js";
+import { shouldDecode } from "./guards.js";
 import { inspectGgmlModel, type GgmlModelInfo } from "./model-file.js";
 import { downloadCommand, isEnglishOnlyName, modelFileNames } from "./models.js";
 import { buildPrompt, resolveLanguage, resolveWhisperOptions, WHISPER_LANGUAGES, type ResolvedWhisperOptions, type WhisperEngineOptions } from "./options.js";
 import { WhisperPool } from "./pool.js";
-import type { DecodeResult } from "./protocol.js";
+import type { DecodeParams, DecodeResult } from "./protocol.js";
+import { WhisperRecording } from "./recording.js";
 import { WhisperStream } from "./stream.js";
-import { FRAME_SEC, FrameVad } from "./vad.js";
+import { FrameVad } from "./vad.js";
 import { endOfTextTokenId } from "./words.js";
 import { access } from "node:fs/promises";
 import path from "node:path";
@@ -121,9 +122,8 @@ export class WhisperEngine implements SpeechEngine {
     await this.ready();
     const language = this.language(options);
     const regions = (await findSpeechRegions(pcm, this.options.vad)).filter((r) => shouldDecode(r.stats, this.options.guards));
-    const chunks = packChunks(regions, Math.min(28, this.options.vad.maxUtteranceSec + 8));
-    const prompt = buildPrompt(options.keyterms ?? []);
-    const params = { language, prompt, audioCtx: 0, beamSize: this.options.finalBeamSize, threads: this.options.threads, offsetSec: 0 };
+    const chunks = packChunks(regions, this.maxChunkSec);
+    const params = this.batchParams(language, options);
     // Keep at most one chunk per worker in the queue: a long recording then neither holds all its
     // audio twice in memory nor keeps live streams' interim decodes waiting behind all of it.
     const decoded: DecodeResult[] = new Array(chunks.length);
@@ -135,19 +135,40 @@ export class WhisperEngine implements SpeechEngine {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.poolSize, chunks.length) }, lane));
-    const out: EngineHypothesis[] = [];
-    chunks.forEach((chunk, c) => {
-      const result = decoded[c]!;
-      const verdict = checkHypothesis(result, chunkStats(chunk), this.options.guards);
-      if (!verdict.keep) return;
-      splitWordsByRegion(chunk, verdict.words).forEach((words, i) => {
-        const region = chunk.pieces[i]!.region;
-        const kept = checkHypothesis({ text: words.map((w) => w.word).join(" "), words }, region.stats, this.options.guards);
-        if (!kept.keep) return;
-        out.push(toHypothesis(kept.words, region.startFrame * FRAME_SEC, region.endFrame * FRAME_SEC, result.language));
-      });
+    return chunks.flatMap((chunk, c) => chunkHypotheses(chunk, decoded[c]!, this.options.guards));
+  }
+
+  /**
+   * Transcribe a recording fed chunk by chunk (mono 16 kHz PCM16): the same VAD, packing and
+   * decodes as {@link transcribe} on the joined audio, hence the same utterances, while holding only
+   * O(30 s) of audio per recording (see `recording.ts`).
+   * @throws Error for a bad language, or when the engine cannot start; `write`/`finish` reject on engine failure.
+   */
+  async openRecording(options: RecognizeOptions = {}): Promise<RecordingTranscription> {
+    this.language(options);
+    await this.ready();
+    const language = this.language(options);
+    const vad = await FrameVad.create(this.options.vad);
+    const pool = this.pool!;
+    return new WhisperRecording({
+      decode: (pcm, params, priority) => pool.decode(pcm, params, priority),
+      vad,
+      vadOptions: this.options.vad,
+      guards: this.options.guards,
+      params: this.batchParams(language, options),
+      maxChunkSec: this.maxChunkSec,
+      lanes: this.options.poolSize,
     });
-    return out;
+  }
+
+  /** Longest packed buffer of a recording, seconds: an utterance plus context, within Whisper's 30 s window. */
+  private get maxChunkSec(): number {
+    return Math.min(28, this.options.vad.maxUtteranceSec + 8);
+  }
+
+  private batchParams(language: string, options: RecognizeOptions): DecodeParams {
+    const prompt = buildPrompt(options.keyterms ?? []);
+    return { language, prompt, audioCtx: 0, beamSize: this.options.finalBeamSize, threads: this.options.threads, offsetSec: 0 };
   }
 
   /** Decodes done so far (by priority, compute ms) and the last ones with their parameters: for metrics and tests. */
