@@ -2,7 +2,8 @@
  * The transcriber's window: status, engine, the Dictate / Stop buttons, the live interim text,
  * the final text and its segments (speaker, time, confidence), and the SaveTranscript outcome.
  *
- * The transcript is shown once: the final text with the interim hypothesis after it (greyed);
+ * The transcript is shown once: the final text with the interim hypothesis after it (greyed), or,
+ * when the session has named channels, its lines by party (the final text is then hidden);
  * each segment's speaker, times and confidence sit in a collapsed "Segments" list below.
  *
  * `data-testid`s the end-to-end test relies on: `status`, `engine`, `interim`,
@@ -40,6 +41,8 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** The transcriber's root component (see the module comment for its `data-testid`s). */
 export function App({ controller, agent, models }: AppProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+  // Lines by party replace the plain final text when the session has named channels (a live call, tab + microphone).
+  const showLines = Boolean(snap.channels) && snap.segments.length > 0;
   const [agentState, setAgentState] = useState<AgentState>({ state: "connecting" });
   const [choices, setChoices] = useState<ModelChoice[]>([{ label: "server default" }]);
 
@@ -209,7 +212,7 @@ export function App({ controller, agent, models }: AppProps) {
 
       <section className="live">
         <h2>Transcript</h2>
-        {snap.channels && snap.segments.length > 0 && (
+        {showLines && (
           <ol className="lines" data-testid="lines">
             {snap.segments.map((s, i) => (
               <li key={i} data-testid="line" data-channel={s.channel} className={`line channel-${s.channel ?? 0}`}>
@@ -219,7 +222,8 @@ export function App({ controller, agent, models }: AppProps) {
           </ol>
         )}
         <p className="transcript-text">
-          <span className="final" data-testid="final-transcript">
+          {/* With lines by party the final text is not shown a second time (it stays for tests and screen readers that ask). */}
+          <span className="final" data-testid="final-transcript" hidden={showLines}>
             {snap.finalText}
           </span>
           {snap.finalText && snap.interim && " "}
