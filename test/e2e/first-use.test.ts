@@ -144,8 +144,9 @@ describe("first use, as a new user tries it", () => {
     expect(icon.headers.get("content-type")).toContain("image/svg+xml");
     const ico = await fetch(`${origin}/favicon.ico`);
     expect([ico.status, ico.headers.get("content-type")]).toEqual([200, expect.stringContaining("image/svg+xml")]);
-    // (/v1/calls is 404 here: this server runs without the recorded-call pipeline.)
-    expect(failed.filter((f) => !f.includes("/v1/calls"))).toEqual([]);
+    // (/v1/calls is 404 here: this server runs without the recorded-call pipeline; /v1/demo/pbx too:
+    // the demo PBX is off, and the softphone says so and leaves the audio to the transcriber's microphone.)
+    expect(failed.filter((f) => !f.includes("/v1/calls") && !f.includes("/v1/demo/pbx"))).toEqual([]);
     await page.close();
   });
 

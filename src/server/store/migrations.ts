@@ -121,10 +121,11 @@ export async function migrate(db: Database, cipher?: AtRestCipher): Promise<void
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await tx.query("CREATE TABLE IF NOT EXISTS callscribe_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
-    const { rows } = await tx.query<{ v: number | null }>("SELECT max(version) AS v FROM callscribe_migrations");
-    const current = rows[0]?.v ?? 0;
+    // Each migration not recorded as applied runs, in order (not only those past the highest applied).
+    const { rows } = await tx.query<{ version: number }>("SELECT version FROM callscribe_migrations");
+    const applied = new Set(rows.map((r) => Number(r.version)));
     for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+      if (applied.has(m.version)) continue;
       // One statement at a time: the extended protocol inside a transaction takes one per call.
       for (const stmt of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
       await m.run?.(tx, cipher);
