@@ -15,6 +15,7 @@ import { startPipeline, type Pipeline } from "./pipeline/pipeline";
 import { chooseEngine } from "./speech/engines/choose";
 import { PostgresLiveCallBus } from "./live-calls/postgres-bus";
 import { createAtRestCipher } from "./store/crypto";
+import { startLibrary } from "./library/service";
 
 async function main(): Promise<void> {
   let all: ConfigFor<"server">;
@@ -95,6 +96,9 @@ async function main(): Promise<void> {
   // The server's request guard authenticates these routes (API key only, the default).
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });
   app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
+  // The transcript library (library/): POST/GET/DELETE /v1/transcripts, search; takes finished calls from the calls table.
+  const libraryService = startLibrary({ db: pipeline.db, encryptionKey: pipelineConfig.encryptionKey, calls, retentionDays: pipelineConfig.transcriptRetentionDays, log: app.log });
+  libraryService.register(app);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     let code = 0;
     try {
       await app.close();
+      libraryService.stop();
       await pipeline?.stop();
       await engines.close();
     } catch (err) {
