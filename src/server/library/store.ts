@@ -354,14 +354,18 @@ export class TranscriptLibrary {
       // Misspellings: each query word against the stored lexemes (at most 8 words of 3+ letters).
       const words = [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])].slice(0, 8);
       if (words.length) {
-        ({ rows } = await this.db.query(
+        // One letter wrong in an eight-letter word scores about 0.58; pg_trgm's default threshold is 0.6.
+        ({ rows } = await this.inTransaction(async (tx) => {
+          await tx.query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)");
+          return tx.query(
           `SELECT s.*, s.rank::text AS rank_text FROM (
              SELECT ${prefixed(SELECT_COLUMNS)}, (SELECT avg(word_similarity(w, t.terms)) FROM unnest($13::text[]) w)::real AS rank
                FROM transcripts t
               WHERE (SELECT bool_and(w <% t.terms) FROM unnest($13::text[]) w) AND ${where}) s
             WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
           [...params, words],
-        ));
+          );
+        }));
       }
     }
     const more = rows.length > limit;
@@ -440,6 +444,12 @@ export class TranscriptLibrary {
       await this.db.query("UPDATE calls SET library_indexed_at = now() WHERE call_id = $1", [r.call_id]);
     }
     return rows.length;
+  }
+
+  /** Run `fn` in a transaction when the database has them (settings made with `set_config(…, true)` end with it). */
+  private inTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const db = this.db as Queryable & { transaction?: (f: (tx: Queryable) => Promise<T>) => Promise<T> };
+    return db.transaction ? db.transaction(fn) : fn(this.db);
   }
 
   private openTranscript(r: Record<string, unknown>): Transcript {
