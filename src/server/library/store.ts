@@ -122,6 +122,13 @@ export class InvalidCursorError extends Error {
 /** The transcript is too large to index (PostgreSQL's tsvector holds at most 1 MB). */
 export class TranscriptTooLargeError extends Error {}
 
+/**
+ * A query matching more transcripts than this ranks the newest this many of them (and its pages walk
+ * those): ranking every match of a very common word reads a large part of the table, this keeps a
+ * search within tens of milliseconds at 100 000 transcripts (bench/search.ts).
+ */
+export const RANK_CANDIDATES = 2000;
+
 const SELECT_COLUMNS = `id, source, call_id, started_at, started_at::text AS started_text, ended_at, duration_sec, language, engine, topic, sentiment, sentiment_score, sealed, saves, created_at`;
 
 const iso = (v: unknown): string | undefined => (v == null ? undefined : new Date(v as string | Date).toISOString());
@@ -297,7 +304,8 @@ export class TranscriptLibrary {
   }
 
   /**
-   * Full-text search (see the module comment). `q` is plain text: `plainto_tsquery` (every word,
+   * Full-text search (see the module comment; a query matching more than {@link RANK_CANDIDATES}
+ * transcripts ranks the newest that many). `q` is plain text: `plainto_tsquery` (every word,
    * stemmed, operators ignored) selects, `ts_rank_cd` (cover density) ranks, a transcript holding the
    * words as a phrase (`phraseto_tsquery`) ranks above one holding them apart, and participant names
    * match by trigram similarity (`<%`, pg_trgm). When nothing matches on the first page, the
@@ -339,31 +347,40 @@ export class TranscriptLibrary {
         params,
       ));
     } else if (!fuzzy) {
+      // Candidates: the newest RANK_CANDIDATES text matches and the newest name matches (each an
+      // index walk: GIN, or the start-time index for very common words), then ranked.
       ({ rows } = await this.db.query(
-        `SELECT s.*, s.rank::text AS rank_text FROM (
+        `WITH cand AS (
+           (SELECT t.id FROM transcripts t WHERE t.search_vector @@ plainto_tsquery('english', $13) AND ${where}
+             ORDER BY t.started_at DESC, t.id DESC LIMIT ${RANK_CANDIDATES})
+           UNION
+           (SELECT t.id FROM transcripts t WHERE $13 <% t.names AND ${where} ORDER BY t.started_at DESC, t.id DESC LIMIT ${RANK_CANDIDATES}))
+         SELECT s.*, s.rank::text AS rank_text FROM (
            SELECT ${prefixed(SELECT_COLUMNS)},
-                  (ts_rank_cd(t.search_vector, pq.q) + CASE WHEN t.search_vector @@ ph.q THEN 1 ELSE 0 END + word_similarity($13, t.names))::real AS rank
-             FROM transcripts t, plainto_tsquery('english', $13) pq(q), phraseto_tsquery('english', $13) ph(q)
-            WHERE (t.search_vector @@ pq.q OR $13 <% t.names) AND ${where}) s
+                  (ts_rank_cd(t.search_vector, plainto_tsquery('english', $13)) + CASE WHEN t.search_vector @@ phraseto_tsquery('english', $13) THEN 1 ELSE 0 END
+                   + CASE WHEN $13 <% t.names THEN word_similarity($13, t.names) ELSE 0 END)::real AS rank
+             FROM cand JOIN transcripts t ON t.id = cand.id) s
           WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
         [...params, q],
       ));
       if (rows.length === 0 && !cursor) fuzzy = true;
     } else rows = [];
     if (fuzzy && q && (rows.length === 0 || cursor?.f === 1)) {
-      // Misspellings: each query word against the stored lexemes (at most 8 words of 3+ letters).
+      // Misspellings: each query word (at most 8 of 3+ letters) against the stored lexemes, by
+      // trigrams (`<%`, GIN-indexed; one placeholder per word, never the words in the SQL).
       const words = [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])].slice(0, 8);
       if (words.length) {
+        const match = words.map((_, k) => `$${13 + k} <% t.terms`).join(" AND ");
+        const score = words.map((_, k) => `word_similarity($${13 + k}, t.terms)`).join(" + ");
         // One letter wrong in an eight-letter word scores about 0.58; pg_trgm's default threshold is 0.6.
         ({ rows } = await this.inTransaction(async (tx) => {
           await tx.query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)");
           return tx.query(
-          `SELECT s.*, s.rank::text AS rank_text FROM (
-             SELECT ${prefixed(SELECT_COLUMNS)}, (SELECT avg(word_similarity(w, t.terms)) FROM unnest($13::text[]) w)::real AS rank
-               FROM transcripts t
-              WHERE (SELECT bool_and(w <% t.terms) FROM unnest($13::text[]) w) AND ${where}) s
-            WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
-          [...params, words],
+            `WITH cand AS (SELECT t.id FROM transcripts t WHERE ${match} AND ${where} ORDER BY t.started_at DESC, t.id DESC LIMIT ${RANK_CANDIDATES})
+             SELECT s.*, s.rank::text AS rank_text FROM (
+               SELECT ${prefixed(SELECT_COLUMNS)}, ((${score}) / ${words.length})::real AS rank FROM cand JOIN transcripts t ON t.id = cand.id) s
+              WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
+            [...params, ...words],
           );
         }));
       }
