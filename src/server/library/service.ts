@@ -47,7 +47,9 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
     if (!calls) return Promise.resolve();
     running ??= (async () => {
       try {
-        while ((await library.syncFromCalls(async (id) => ({ transcript: await calls.loadTranscript(id), analysis: await calls.loadAnalysis(id) }))) > 0);
+        const open = async (id: string) => ({ transcript: await calls.loadTranscript(id), analysis: await calls.loadAnalysis(id) });
+        const failed = (callId: string, err: Error) => opts.log?.warn({ callId, err: err.message }, "library: a finished call could not be taken");
+        while ((await library.syncFromCalls(open, 100, failed)) > 0);
         lastSync = Date.now();
       } finally {
         running = undefined;
@@ -72,7 +74,10 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
     library,
     sync,
     register(app) {
-      app.register(libraryRoutes, { library, beforeRead: () => (Date.now() - lastSync > 1000 ? quietSync() : Promise.resolve()) });
+      // Before a read, take what finished since the last sweep, waiting at most 2 s (a backlog, e.g.
+      // the first start after an upgrade, goes on in the background).
+      const beforeRead = () => (Date.now() - lastSync > 1000 ? Promise.race([quietSync(), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve());
+      app.register(libraryRoutes, { library, beforeRead });
     },
     stop() {
       for (const t of timers) clearInterval(t);

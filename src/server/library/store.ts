@@ -443,9 +443,14 @@ export class TranscriptLibrary {
    * most `limit` per run. A call is marked taken even when its transcript is already in the library
    * (the transcriber posted it) or was deleted from it, so deleting stays deleted.
    * @param openCall the call's decrypted transcript and analysis (`CallRepository.loadTranscript`, `loadAnalysis`)
+   * @param onError told about a call that could not be taken (it is marked taken all the same)
    * @returns how many calls were taken
    */
-  async syncFromCalls(openCall: (callId: string) => Promise<{ transcript?: Transcript; analysis?: Analysis }>, limit = 100): Promise<number> {
+  async syncFromCalls(
+    openCall: (callId: string) => Promise<{ transcript?: Transcript; analysis?: Analysis }>,
+    limit = 100,
+    onError?: (callId: string, err: Error) => void,
+  ): Promise<number> {
     const { rows } = await this.db.query<{ call_id: string; source: string; created_at: unknown }>(
       `SELECT call_id, source, created_at FROM calls
         WHERE library_indexed_at IS NULL AND transcript IS NOT NULL AND (status = 'done' OR (source = 'live' AND status = 'failed'))
@@ -453,10 +458,16 @@ export class TranscriptLibrary {
       [limit],
     );
     for (const r of rows) {
-      const { transcript, analysis } = await openCall(r.call_id);
-      if (transcript) {
-        const t: Transcript = { ...transcript, id: { ...transcript.id, callId: transcript.id.callId ?? r.call_id }, source: r.source === "live" ? "call" : "recording" };
-        await this.add(t, { analysis, startedAt: new Date(r.created_at as string) });
+      try {
+        const { transcript, analysis } = await openCall(r.call_id);
+        if (transcript) {
+          const t: Transcript = { ...transcript, id: { ...transcript.id, callId: transcript.id.callId ?? r.call_id }, source: r.source === "live" ? "call" : "recording" };
+          await this.add(t, { analysis, startedAt: new Date(r.created_at as string) });
+        }
+      } catch (err) {
+        // One call that cannot be taken (a transcript that does not open, or is too large to index)
+        // must not block the others: it is reported and marked taken.
+        onError?.(r.call_id, err as Error);
       }
       await this.db.query("UPDATE calls SET library_indexed_at = now() WHERE call_id = $1", [r.call_id]);
     }
