@@ -8,8 +8,8 @@
  *   summary, key phrases and participant names: Snowball-stemmed lexemes with word positions, stop
  *   words dropped, case and punctuation gone. The text is handed to `to_tsvector` as a statement
  *   parameter and never stored.
- * - `terms`: the distinct lexemes joined by spaces (what the vector holds, without positions), with
- *   a trigram index, for misspellings.
+ * - `transcript_lexemes`: the vocabulary, every stem once, tied to no transcript (a stem stays after
+ *   its transcripts are deleted), with a trigram index, for misspellings.
  * - `names`: participant names in lower case, with a trigram index (pg_trgm needs the letters).
  * - `participant_keys`: HMAC-SHA256 (a key derived from the encryption key) of each e-mail
  *   (`email:<lower case>`) and phone (`phone:<digits>`), for exact filters; not reversible without the key.
@@ -214,9 +214,8 @@ export class TranscriptLibrary {
     try {
       const ins = await this.db.query<{ id: string }>(
         `INSERT INTO transcripts (id, transcript_id, source, call_id, started_at, ended_at, duration_sec, language, engine, model, topic, topics,
-                                  sentiment, sentiment_score, participant_keys, names, terms, search_vector, sealed)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                coalesce((SELECT string_agg(lexeme, ' ') FROM unnest(v.vec)), ''), v.vec, $20
+                                  sentiment, sentiment_score, participant_keys, names, search_vector, sealed)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, v.vec, $20
            FROM (SELECT setweight(to_tsvector('english', $16), 'A') || setweight(to_tsvector('english', $17), 'B') || setweight(to_tsvector('english', $18), 'C')
                         || setweight(to_tsvector('english', $19), 'B') AS vec) v
          ON CONFLICT (transcript_id) DO NOTHING RETURNING id`,
@@ -243,6 +242,13 @@ export class TranscriptLibrary {
           sealed,
         ],
       );
+      if (ins.rows[0]) {
+        // The vocabulary, in lexeme order (concurrent inserts take the keys in the same order: no deadlock).
+        await this.db.query(
+          "INSERT INTO transcript_lexemes (lexeme) SELECT x.lexeme FROM transcripts t, unnest(t.search_vector) x WHERE t.id = $1 ORDER BY x.lexeme ON CONFLICT DO NOTHING",
+          [id],
+        );
+      }
       if (!ins.rows[0]) {
         const again = await this.db.query<{ id: string }>("SELECT id FROM transcripts WHERE transcript_id = $1", [transcriptId]);
         return { id: again.rows[0]!.id, created: false };
@@ -366,23 +372,26 @@ export class TranscriptLibrary {
       if (rows.length === 0 && !cursor) fuzzy = true;
     } else rows = [];
     if (fuzzy && q && (rows.length === 0 || cursor?.f === 1)) {
-      // Misspellings: each query word (at most 8 of 3+ letters) against the stored lexemes, by
-      // trigrams (`<%`, GIN-indexed; one placeholder per word, never the words in the SQL).
-      const words = [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])].slice(0, 8);
-      if (words.length) {
-        const match = words.map((_, k) => `$${13 + k} <% t.terms`).join(" AND ");
-        const score = words.map((_, k) => `word_similarity($${13 + k}, t.terms)`).join(" + ");
-        // One letter wrong in an eight-letter word scores about 0.58; pg_trgm's default threshold is 0.6.
-        ({ rows } = await this.inTransaction(async (tx) => {
-          await tx.query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)");
-          return tx.query(
-            `WITH cand AS (SELECT t.id FROM transcripts t WHERE ${match} AND ${where} ORDER BY t.started_at DESC, t.id DESC LIMIT ${RANK_CANDIDATES})
-             SELECT s.*, s.rank::text AS rank_text FROM (
-               SELECT ${prefixed(SELECT_COLUMNS)}, ((${score}) / ${words.length})::real AS rank FROM cand JOIN transcripts t ON t.id = cand.id) s
-              WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
-            [...params, ...words],
-          );
-        }));
+      // Misspellings: each query word (at most 8 of 3+ letters) is replaced by the 5 most similar
+      // stems of the vocabulary (trigram similarity `%`, GIN-indexed), OR-ed; the words are AND-ed.
+      // The tsquery is built by PostgreSQL (websearch_to_tsquery over stems it stored) and comes
+      // back as a parameter, so the second query is planned with it. No word in the SQL text.
+      const candidates = [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])].slice(0, 8);
+      // Stop words are not searched ("more" is not a misspelling of "moor").
+      const words = candidates.length
+        ? ((await this.db.query<{ w: string[] | null }>("SELECT array_agg(w ORDER BY n) AS w FROM unnest($1::text[]) WITH ORDINALITY AS x(w, n) WHERE numnode(plainto_tsquery('english', w)) > 0", [candidates])).rows[0]?.w ?? [])
+        : [];
+      const similar = (k: number) =>
+        `websearch_to_tsquery('simple', (SELECT string_agg(l.lexeme, ' or ') FROM (SELECT lexeme FROM transcript_lexemes WHERE lexeme % $${k + 1} ORDER BY similarity(lexeme, $${k + 1}) DESC, lexeme LIMIT 5) l))`;
+      const fq = words.length ? (await this.db.query<{ fq: string | null }>(`SELECT (${words.map((_, k) => similar(k)).join(" && ")})::text AS fq`, words)).rows[0]?.fq : null;
+      if (fq) {
+        ({ rows } = await this.db.query(
+          `WITH cand AS (SELECT t.id FROM transcripts t WHERE t.search_vector @@ $13::tsquery AND ${where} ORDER BY t.started_at DESC, t.id DESC LIMIT ${RANK_CANDIDATES})
+           SELECT s.*, s.rank::text AS rank_text FROM (
+             SELECT ${prefixed(SELECT_COLUMNS)}, ts_rank_cd(t.search_vector, $13::tsquery)::real AS rank FROM cand JOIN transcripts t ON t.id = cand.id) s
+            WHERE ${after} ORDER BY s.rank DESC, s.started_at DESC, s.id DESC LIMIT $9`,
+          [...params, fq],
+        ));
       }
     }
     const more = rows.length > limit;
@@ -472,12 +481,6 @@ export class TranscriptLibrary {
       await this.db.query("UPDATE calls SET library_indexed_at = now() WHERE call_id = $1", [r.call_id]);
     }
     return rows.length;
-  }
-
-  /** Run `fn` in a transaction when the database has them (settings made with `set_config(…, true)` end with it). */
-  private inTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const db = this.db as Queryable & { transaction?: (f: (tx: Queryable) => Promise<T>) => Promise<T> };
-    return db.transaction ? db.transaction(fn) : fn(this.db);
   }
 
   private openTranscript(r: Record<string, unknown>): Transcript {
