@@ -370,6 +370,10 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
     it("finished live calls in the calls table are taken into the library", async () => {
       const calls = new CallRepository(db, createAtRestCipher(KEY));
       const m = made[3];
+      // A call whose stored transcript does not open (damaged) comes first: it must not block the others.
+      await calls.beginLiveCall("live-lib-bad", "listen", { call_id: "live-lib-bad" }, 30);
+      await calls.finishLiveCall("live-lib-bad", { status: "done", transcript: { ...transcriptOf(m, 3), id: { transcriptId: "bad-t", callId: "live-lib-bad" } }, metadata: { call_id: "live-lib-bad" } });
+      await db.query("UPDATE calls SET transcript = $1 WHERE call_id = 'live-lib-bad'", [Buffer.from("not an envelope")]);
       await calls.beginLiveCall("live-lib-1", "listen", { call_id: "live-lib-1", participants: [{ name: "Lucy Steele", email: "lucy@example.com" }] }, 30);
       const t = { ...transcriptOf(m, 3), id: { transcriptId: "live-lib-1-t", callId: "live-lib-1" }, source: "call", participants: { type: "fdc3.contactList", contacts: [{ type: "fdc3.contact", name: "Lucy Steele", id: { email: "lucy@example.com" } }] } } as Transcript;
       await calls.finishLiveCall("live-lib-1", { status: "done", transcript: t, metadata: { call_id: "live-lib-1" } });
@@ -377,6 +381,8 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
       const page = await search({ q: "Lucy Steele" });
       expect(page.hits.map((h) => h.callId)).toEqual(["live-lib-1"]);
       expect(page.hits[0].source).toBe("call");
+      const bad = await db.query<{ taken: boolean }>("SELECT library_indexed_at IS NOT NULL AS taken FROM calls WHERE call_id = 'live-lib-bad'");
+      expect(bad.rows[0].taken).toBe(true);
       // Deleted stays deleted: the call is not taken again.
       expect((await app.inject({ method: "DELETE", url: `/v1/transcripts/${page.hits[0].id}`, headers: auth })).statusCode).toBe(204);
       await db.query("UPDATE calls SET updated_at = now() WHERE call_id = 'live-lib-1'");

@@ -311,11 +311,11 @@ export class TranscriptLibrary {
 
   /**
    * Full-text search (see the module comment; a query matching more than {@link RANK_CANDIDATES}
- * transcripts ranks the newest that many). `q` is plain text: `plainto_tsquery` (every word,
+   * transcripts ranks the newest that many). `q` is plain text: `plainto_tsquery` (every word,
    * stemmed, operators ignored) selects, `ts_rank_cd` (cover density) ranks, a transcript holding the
    * words as a phrase (`phraseto_tsquery`) ranks above one holding them apart, and participant names
-   * match by trigram similarity (`<%`, pg_trgm). When nothing matches on the first page, the
-   * query's words are matched against the stored lexemes by trigram similarity (misspellings).
+   * match by trigram similarity (`<%`, pg_trgm). When nothing matches on the first page, each
+   * query word (stop words aside) is replaced by its most similar stems of the vocabulary (misspellings).
    * Order: rank, then newest first; the cursor carries the last hit's (rank, start, id).
    * @throws InvalidCursorError
    */
