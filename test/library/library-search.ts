@@ -349,6 +349,12 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
         expect((await app.inject({ method, url, headers: { authorization: `Bearer ${listenToken}` } })).statusCode).toBe(403);
       }
       expect((await app.inject({ method: "GET", url: "/v1/transcripts?q=printing" })).statusCode).toBe(401);
+      // However the path is spelled, no key: no transcript.
+      for (const url of ["/%76%31/transcripts?q=printing", "//v1/transcripts", "/V1/transcripts", "/v1/transcripts/", "/x/../v1/transcripts", `/%76%31/transcripts/${ids[0]}`]) {
+        const res = await app.inject({ method: "GET", url });
+        expect([400, 401, 403, 404], `${url} → ${res.statusCode}`).toContain(res.statusCode);
+        expect(res.body).not.toContain(made[0].text);
+      }
       const extra = await app.inject({ method: "POST", url: "/v1/transcripts", headers: auth, payload: { ...transcriptOf(made[1], 1), id: { transcriptId: "to-delete" } } });
       const extraId = extra.json().id as string;
       expect((await app.inject({ method: "DELETE", url: `/v1/transcripts/${extraId}`, headers: auth })).statusCode).toBe(204);
