@@ -19,6 +19,7 @@ import { chooseEngine } from "./speech/engines/choose";
 import { registerDemoPbx } from "./telephony/demo-pbx/index";
 import { PostgresLiveCallBus } from "./live-calls/postgres-bus";
 import { createAtRestCipher } from "./store/crypto";
+import { startLibrary } from "./library/service";
 
 async function main(): Promise<void> {
   let all: ConfigFor<"server">;
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });
   const pbx = demoPbxOn && audiohook ? registerDemoPbx(app, { apiKey: audiohook.apiKey, clientSecret: audiohook.clientSecret, corpusRoot: config.demoPbx.corpusDir }) : undefined;
   app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
+  // The transcript library (library/): POST/GET/DELETE /v1/transcripts, search; takes finished calls from the calls table.
+  const libraryService = startLibrary({ db: pipeline.db, encryptionKey: pipelineConfig.encryptionKey, calls, retentionDays: pipelineConfig.transcriptRetentionDays, log: app.log });
+  libraryService.register(app);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     try {
       await pbx?.close();
       await app.close();
+      libraryService.stop();
       await pipeline?.stop();
       await engines.close();
     } catch (err) {

@@ -118,7 +118,7 @@ export function installRequestGuard(app: FastifyInstance, options: RequestGuardO
         if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
           return reply
             .code(204)
-            .header("access-control-allow-methods", "GET, POST, OPTIONS")
+            .header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
             .header("access-control-allow-headers", "authorization, content-type")
             .header("access-control-max-age", "600")
             .send();
@@ -142,7 +142,7 @@ export function installRequestGuard(app: FastifyInstance, options: RequestGuardO
       return;
     }
     if (principal) {
-      return refuse(request, reply, 403, "INSUFFICIENT_PERMISSIONS", "This credential does not grant access to this route (listen tokens only open /v1/listen and /v1/models).");
+      return refuse(request, reply, 403, "INSUFFICIENT_PERMISSIONS", "This credential does not grant access to this route (listen tokens only open /v1/listen, /v1/models, live calls and posting transcripts).");
     }
     return refuse(request, reply, 401, "INVALID_AUTH", "Invalid credentials.");
   });

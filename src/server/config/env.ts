@@ -36,6 +36,7 @@
  * | CALLSCRIBE_ENCRYPTION_KEY | AES-256-GCM key: 32 bytes as base64 or 64 hex characters | embedded mode: generated into `<data dir>/encryption.key` (0600); required with DATABASE_URL |
  * | CALLSCRIBE_CRM_URL | http(s) URL of the generic JSON CRM connector | unset: no CRM delivery |
  * | CALLSCRIBE_AUDIO_RETENTION_DAYS | days to keep audio (0 = delete once done) | 30 |
+ * | CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS | days to keep transcripts in the library (`library/`), counted from the call's start | unset: keep |
  * | CALLSCRIBE_MAX_RECORDING_BYTES | largest recording to download, bytes | 209715200 (200 MiB) |
  * | CALLSCRIBE_DOWNLOAD_TIMEOUT_MS | time limit of one download, ms | 120000 |
  * | CALLSCRIBE_WORKERS | pipeline jobs run concurrently per process | the number of CPU cores |
@@ -266,6 +267,7 @@ export const VARIABLES = {
   },
   CALLSCRIBE_CRM_URL: { schema: { type: "string", pattern: "^https?://\\S+$" }, rule: RULE.crmUrl, sections: ["pipeline"], check: urlCheck(RULE.crmUrl, ["http:", "https:"]) },
   CALLSCRIBE_AUDIO_RETENTION_DAYS: { schema: { type: "integer", minimum: 0, maximum: 36500 }, rule: "a whole number of days from 0 to 36500", sections: ["pipeline"] },
+  CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS: { schema: { type: "integer", minimum: 1, maximum: 36500 }, rule: "a whole number of days from 1 to 36500", sections: ["pipeline"] },
   CALLSCRIBE_MAX_RECORDING_BYTES: { schema: { type: "integer", minimum: 1024, maximum: 10 * 1024 * 1024 * 1024 }, rule: "a whole number of bytes from 1024 to 10737418240", sections: ["pipeline"] },
   CALLSCRIBE_DOWNLOAD_TIMEOUT_MS: { schema: { type: "integer", minimum: 100, maximum: 3_600_000 }, rule: "a whole number of milliseconds from 100 to 3600000", sections: ["pipeline"] },
   CALLSCRIBE_WORKERS: { schema: { type: "integer", minimum: 1, maximum: 64 }, rule: "a whole number from 1 to 64", sections: ["pipeline"] },

@@ -85,6 +85,8 @@ export interface PipelineSettings extends AnalysisConfig {
   crmUrl?: string;
   /** Days to keep downloaded audio. */
   audioRetentionDays: number;
+  /** CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS: days the library keeps a transcript; undefined: keep. */
+  transcriptRetentionDays?: number;
   /** Largest recording to download, bytes. */
   maxRecordingBytes: number;
   /** Time limit of one download, ms. */
@@ -295,6 +297,7 @@ function pipelineSection(v: EnvValues, cwd: string, role: Role): PipelineSetting
     ...(encryptionKey !== undefined && { encryptionKey }),
     ...(crmUrl !== undefined && { crmUrl }),
     audioRetentionDays: (v.CALLSCRIBE_AUDIO_RETENTION_DAYS as number | undefined) ?? 30,
+    ...(v.CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS !== undefined && { transcriptRetentionDays: v.CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS as number }),
     ...analysisSection(v),
     maxRecordingBytes: (v.CALLSCRIBE_MAX_RECORDING_BYTES as number | undefined) ?? 200 * 1024 * 1024,
     maxAudioSeconds: (v.CALLSCRIBE_MAX_AUDIO_SECONDS as number | undefined) ?? DEFAULT_MAX_AUDIO_SECONDS,

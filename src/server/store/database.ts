@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import pg from "pg";
 import { dataDirFullError, isDiskFull } from "./disk-full";
 
@@ -35,7 +36,8 @@ export async function openPgliteDatabase(dir: string): Promise<Database> {
   let pglite: PGlite;
   try {
     mkdirSync(dir, { recursive: true });
-    pglite = await PGlite.create(dir);
+    // pg_trgm (trigram similarity) for the transcript library's name and misspelling search (migration 5).
+    pglite = await PGlite.create(dir, { extensions: { pg_trgm } });
   } catch (err) {
     if (isDiskFull(err)) throw dataDirFullError(dir);
     // PGlite's file-system errors carry only an errno; say where.

@@ -95,6 +95,50 @@ const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: 
       );
     `,
   },
+  {
+    // The transcript library (library/): every finished transcript (live call, dictation, recorded
+    // call). The transcript and its analysis are sealed (AES-256-GCM, AAD `library:<id>`); what
+    // search needs is kept beside them: `search_vector` (stemmed lexemes with positions, never the
+    // sentences), `names` (participant names, lower case, for pg_trgm), `participant_keys` (keyed HMACs of e-mails and phones,
+    // for exact filters), and the filter columns; `transcript_lexemes` is the vocabulary of all
+    // transcripts (each stem once, tied to none), for pg_trgm misspellings. See library/store.ts.
+    // `calls.library_indexed_at`: when the library took a finished call (library/store.ts syncFromCalls).
+    version: 5,
+    sql: `
+      CREATE EXTENSION IF NOT EXISTS pg_trgm;
+      CREATE TABLE transcripts (
+        id               uuid PRIMARY KEY,
+        transcript_id    text NOT NULL UNIQUE,
+        source           text NOT NULL CHECK (source IN ('call','dictation','recording')),
+        call_id          text,
+        started_at       timestamptz NOT NULL,
+        ended_at         timestamptz,
+        duration_sec     double precision,
+        language         text,
+        engine           text,
+        model            text,
+        topic            text,
+        topics           text[] NOT NULL DEFAULT '{}',
+        sentiment        text CHECK (sentiment IN ('positive','neutral','negative')),
+        sentiment_score  double precision,
+        participant_keys text[] NOT NULL DEFAULT '{}',
+        names            text NOT NULL DEFAULT '',
+        search_vector    tsvector NOT NULL,
+        sealed           bytea NOT NULL,
+        saves            jsonb NOT NULL DEFAULT '[]',
+        created_at       timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX transcripts_search_idx ON transcripts USING gin (search_vector);
+      CREATE INDEX transcripts_names_trgm_idx ON transcripts USING gin (names gin_trgm_ops);
+      CREATE TABLE transcript_lexemes (lexeme text PRIMARY KEY);
+      CREATE INDEX transcript_lexemes_trgm_idx ON transcript_lexemes USING gin (lexeme gin_trgm_ops);
+      CREATE INDEX transcripts_participants_idx ON transcripts USING gin (participant_keys);
+      CREATE INDEX transcripts_started_idx ON transcripts (started_at DESC, id DESC);
+      CREATE INDEX transcripts_call_idx ON transcripts (call_id) WHERE call_id IS NOT NULL;
+      ALTER TABLE calls ADD COLUMN library_indexed_at timestamptz;
+      CREATE INDEX calls_library_pending_idx ON calls (updated_at) WHERE library_indexed_at IS NULL AND transcript IS NOT NULL;
+    `,
+  },
 ];
 
 async function encryptExistingMetadata(tx: Queryable, cipher: AtRestCipher | undefined): Promise<void> {
