@@ -98,7 +98,7 @@ export interface BuildServerOptions {
    */
   audiohook?: Omit<AudiohookRouteOptions, "sessions">;
   /** Live calls: where their outcome is stored (the calls table) and their events travel. Default: not stored, in-process bus; `app.liveCalls.use()` plugs them in later. */
-  liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis> };
+  liveCalls?: { store?: LiveCallStore; bus?: LiveCallBus; analyze?: (t: Transcript) => Promise<Analysis>; maxSubscribers?: number };
   /**
    * Twilio Media Streams ingress (`GET /v1/twilio/media`, `telephony/twilio/`): the account's auth
    * token (CALLSCRIBE_TWILIO_AUTH_TOKEN; unset: the route answers 503), the public URL Twilio
@@ -240,7 +240,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     flow: options.liveFlow,
     liveCalls,
   });
-  app.register(liveCallRoutes, { hub: liveCalls });
+  app.register(liveCallRoutes, { hub: liveCalls, maxSubscribers: options.liveCalls?.maxSubscribers });
   app.register(twilioMediaRoutes, { ...options.twilio, hub: liveCalls, admission });
 
   app.decorate("audiohookSessions", audiohookSessions);

@@ -295,3 +295,26 @@ describe("LiveCallHub.openCall (the telephony ingress port)", () => {
   }, 60_000);
 });
 
+describe("GET /v1/calls/:id/live bounds its subscribers", () => {
+  it("refuses streams past maxSubscribers with 503 and a reason, and frees a slot when a stream ends", async () => {
+    const engine = createPocketSphinxEngine();
+    const app = buildServer({ engine, liveCalls: { maxSubscribers: 3 } });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    try {
+      const waiting = Array.from({ length: 3 }, (_, i) => fetch(`${base}/v1/calls/nobody-${i}/live?wait=2`));
+      await sleep(300);
+      const refused = await fetch(`${base}/v1/calls/nobody-x/live?wait=0`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect((await refused.json()).err_code).toBe("TOO_MANY_SUBSCRIBERS");
+      // The three waits end (no such call), and their slots come back.
+      expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([404, 404, 404]);
+      expect((await fetch(`${base}/v1/calls/nobody-y/live?wait=0`)).status).toBe(404);
+    } finally {
+      await app.close();
+      await engine.close();
+    }
+  }, 30_000);
+});
+

@@ -63,7 +63,12 @@ export const liveCallRoutes: FastifyPluginAsync<LiveCallRoutesOptions> = async (
       open++;
       let released = false;
       const buffered: SequencedEvent[] = [];
-      let deliver: (e: SequencedEvent) => void = (e) => buffered.push(e);
+      // Until the response starts, events are held; the first one also ends a `wait` at once.
+      let arrived: () => void = () => undefined;
+      let deliver: (e: SequencedEvent) => void = (e) => {
+        buffered.push(e);
+        arrived();
+      };
       let unsubscribe: () => void = () => undefined;
       const release = () => {
         if (released) return;
@@ -77,8 +82,20 @@ export const liveCallRoutes: FastifyPluginAsync<LiveCallRoutesOptions> = async (
           const ended = await endedCallEvents(hub, callId);
           if (ended) buffered.push(...ended.filter((e) => e.seq > after));
           else {
-            const arrived = await waitFor(() => buffered.length > 0, request.query.wait * 1000, request.raw);
-            if (!arrived) {
+            const came = await new Promise<boolean>((resolve) => {
+              if (buffered.length > 0 || request.query.wait === 0) return resolve(buffered.length > 0);
+              const timer = setTimeout(() => done(buffered.length > 0), request.query.wait * 1000);
+              const onClose = () => done(false);
+              request.raw.once("close", onClose);
+              arrived = () => done(true);
+              function done(v: boolean) {
+                clearTimeout(timer);
+                request.raw.off("close", onClose);
+                arrived = () => undefined;
+                resolve(v);
+              }
+            });
+            if (!came) {
               release();
               return reply.code(404).send(errorBody(request, "NO_LIVE_CALL", `No live call ${callId} streams on this server${request.query.wait ? ` (waited ${request.query.wait} s)` : ""}.`));
             }
@@ -119,26 +136,6 @@ export const liveCallRoutes: FastifyPluginAsync<LiveCallRoutesOptions> = async (
     },
   );
 };
-
-/** Resolve true as soon as `ready()` holds, false after `ms` or when the client leaves. */
-function waitFor(ready: () => boolean, ms: number, req: NodeJS.EventEmitter): Promise<boolean> {
-  if (ready()) return Promise.resolve(true);
-  if (ms <= 0) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const poll = setInterval(() => {
-      if (ready()) done(true);
-    }, 50);
-    const timer = setTimeout(() => done(ready()), ms);
-    const onClose = () => done(false);
-    req.once("close", onClose);
-    function done(v: boolean) {
-      clearInterval(poll);
-      clearTimeout(timer);
-      req.off("close", onClose);
-      resolve(v);
-    }
-  });
-}
 
 /** A stored live call that ended before the subscriber came: `CallStarted` and `CallEnded` (with the transcript). */
 async function endedCallEvents(hub: LiveCallHub, callId: string): Promise<SequencedEvent[] | undefined> {
