@@ -30,7 +30,7 @@ import { freePort } from "../src/eval/free-port";
 import type { LiveCallEvent } from "../src/server/live-calls/types";
 import type { ResultsMessage } from "../src/server/speech/protocol";
 import { AudiohookTestClient } from "../test/support/audiohook-client";
-import { buildTwoPartyCall, type TwoPartyCall } from "../test/support/two-party-call";
+import { buildTwoPartyCall, customerFirst, type TwoPartyCall } from "../test/support/two-party-call";
 import { cpuSeconds, fmtMs, machine, peakRssMiB, percentile, table } from "./lib/measure";
 
 const FRAME_MS = 100;
@@ -155,11 +155,7 @@ async function audiohookCall(baseUrl: string, call: TwoPartyCall, callId: string
   const opened = await client.open({ conversationId: callId });
   if (opened.type !== "opened") throw new Error(`AudioHook open refused: ${JSON.stringify(opened.parameters)}`);
   // AudioHook frames interleave the offered channels: external (customer) first, internal (agent) second.
-  const swapped = new Uint8Array(call.stereoMulaw.length);
-  for (let i = 0; i < swapped.length; i += 2) {
-    swapped[i] = call.stereoMulaw[i + 1];
-    swapped[i + 1] = call.stereoMulaw[i];
-  }
+  const swapped = customerFirst(call.stereoMulaw);
   const sentAt = await paced(swapped, (f) => client.sendAudio(f, 2));
   await client.close("end", 120_000);
   await client.hangUp();

@@ -11,16 +11,10 @@
  * 10 % of words (WER between the two ≤ 0.10 per channel).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WaveFile } from "wavefile";
-import { exactReferenceEntries, type CorpusEntry } from "../../src/eval/corpus";
 import { wordErrorRate } from "../../src/eval/wer";
-import { decodeAudioBody } from "../../src/server/speech/audio/decode";
-import { downmix } from "../../src/server/speech/audio/pcm";
-import { Quality, resample } from "../../src/server/speech/audio/resample";
 import type { PrerecordedResponse } from "../../src/server/speech/protocol";
-import { buildStereoCall, type Turn } from "../support/recordings-server";
+import { buildTwoPartyCall, customerFirst, type CallTurn } from "../support/two-party-call";
 import { AudiohookTestClient, pcmu, secondsOf, type ServerMsg } from "../support/audiohook-client";
 import { startTestCalls, type TestCalls } from "../support/audiohook-calls";
 import { startServer, type RunningServer } from "./helpers";
@@ -35,37 +29,17 @@ let calls: TestCalls;
 /** Interleaved μ-law in our channel order (agent, customer), and the wire order (customer, agent). */
 let agentFirst: Uint8Array;
 let wire: Uint8Array;
-let turns: Turn[];
+let turns: CallTurn[];
 const refs: [string, string] = ["", ""];
 
-async function mono8k(entry: CorpusEntry): Promise<Float32Array> {
-  const { audio } = await decodeAudioBody(readFileSync(entry.path));
-  return resample(downmix(audio.channels), audio.sampleRate, RATE, Quality.medium);
-}
-
-function mulawInterleaved(channels: Float32Array[]): Uint8Array {
-  const wav = new WaveFile();
-  const toI16 = (f: Float32Array) => Int16Array.from(f, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
-  wav.fromScratch(channels.length, RATE, "16", channels.map(toI16));
-  wav.toMuLaw();
-  return Uint8Array.from((wav as unknown as { data: { samples: Uint8Array } }).data.samples);
-}
-
 beforeAll(async () => {
-  const read = exactReferenceEntries("read_en");
-  const pick = (name: string) => read.find((e) => e.file.includes(name))!;
-  const script: [0 | 1, CorpusEntry][] = [
-    [0, pick("LJ001-0001")],
-    [1, pick("1272-128104-0000")],
-    [0, pick("LJ001-0004")],
-    [1, pick("2412-153948-0000")],
-  ];
-  const clips = await Promise.all(script.map(async ([channel, e]) => ({ channel, audio: { sampleRate: RATE, channels: [await mono8k(e)] } })));
-  const call = buildStereoCall(clips);
+  // Agent LJ Speech, customer LibriSpeech, alternating turns (test/support/two-party-call.ts).
+  const call = await buildTwoPartyCall();
   turns = call.turns;
-  script.forEach(([ch, e]) => (refs[ch] = `${refs[ch]} ${e.referenceText}`.trim()));
-  agentFirst = mulawInterleaved(call.audio.channels);
-  wire = mulawInterleaved([call.audio.channels[1]!, call.audio.channels[0]!]);
+  refs[0] = call.references[0];
+  refs[1] = call.references[1];
+  agentFirst = call.stereoMulaw;
+  wire = customerFirst(agentFirst);
   // The spy wraps the server's own hub (created by buildServer), bound once the server exists.
   server = await startServer({ audiohook: { apiKey: API_KEY, openCall: (start) => calls.openCall(start) } });
   calls = startTestCalls((start) => server.app.liveCalls.openCall(start));

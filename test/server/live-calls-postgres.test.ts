@@ -18,7 +18,7 @@ import WebSocket from "ws";
 import { freePort } from "../../src/eval/free-port";
 import type { LiveCallEvent } from "../../src/server/live-calls/types";
 import { postgresInstalled, startTestPostgres, type TestPostgres } from "../support/postgres";
-import { buildTwoPartyCall, parseSse, type TwoPartyCall } from "../support/two-party-call";
+import { buildTwoPartyCall, customerFirst, parseSse, type TwoPartyCall } from "../support/two-party-call";
 import { AudiohookTestClient } from "../support/audiohook-client";
 
 const API_KEY = "live-pg-test-key";
@@ -113,8 +113,7 @@ describe.skipIf(!pgAvailable)("a live call streamed into one server process, sub
     const opened = await client.open({ conversationId: callId, participant: { id: randomUUID(), ani: "+14155550123", aniName: "Carl Customer", dnis: "+18005550100" } });
     expect(opened.type).toBe("opened");
     // The client offers external (customer) first, internal (agent) second: swap our agent-first audio.
-    const wire = new Uint8Array(call.stereoMulaw.length);
-    for (let i = 0; i < wire.length; i += 2) [wire[i], wire[i + 1]] = [call.stereoMulaw[i + 1], call.stereoMulaw[i]];
+    const wire = customerFirst(call.stereoMulaw);
     const streaming = client.streamAudio(wire, { speed: 5 });
     // While A streams, B refuses the same call id.
     await new Promise((r) => setTimeout(r, 2000));

@@ -84,6 +84,19 @@ export async function buildTwoPartyCall(
   return { sampleRate: RATE, stereoMulaw, pcm, turns, references, duration: total / RATE };
 }
 
+/**
+ * The call in AudioHook's wire order: frames interleave the offered channels, `external`
+ * (customer) first and `internal` (agent) second, so each byte pair of `agentFirst` swaps.
+ */
+export function customerFirst(agentFirst: Uint8Array): Uint8Array {
+  const out = new Uint8Array(agentFirst.length);
+  for (let i = 0; i + 1 < out.length; i += 2) {
+    out[i] = agentFirst[i + 1];
+    out[i + 1] = agentFirst[i];
+  }
+  return out;
+}
+
 /** Parse a server-sent-events body (WHATWG HTML §9.2) into `{id, event, data}` records; test-side, written from the spec. */
 export function parseSse(text: string): { id?: string; event: string; data: string }[] {
   const out: { id?: string; event: string; data: string }[] = [];
