@@ -9,7 +9,8 @@
  * 2. mints tokens with it (`POST /v1/auth/token`), cached and refreshed before they expire
  *    ({@link ServerTokenSource});
  * 3. hands them to its own app frames on request ({@link answerTokenRequests}), so apps hold only
- *    a token that opens `/v1/listen` and `/v1/models` for a few minutes.
+ *    a token that opens `/v1/listen` and `/v1/models` (scope `listen`), or the transcript
+ *    library's reads (scope `library`), for a few minutes.
  *
  * Without a key on the server no secret is needed: the server mints tokens for anyone, and apps
  * may as well use none.
@@ -47,10 +48,16 @@ export function takeDesktopSecret(win: Window = window): string | undefined {
   }
 }
 
-/** Mints `listen` tokens for the server at `baseUrl` and keeps the current one until it is near expiry. */
+/** Token scopes an app may ask for: `listen` (audio) or `library` (reading the transcript library). */
+export type ServerTokenScope = "listen" | "library";
+
+/**
+ * Mints tokens for the server at `baseUrl`, one current token per scope, kept until it is near
+ * expiry.
+ */
 export class ServerTokenSource {
-  private current: { token: string; expiresAt: number; lifetimeMs: number } | undefined;
-  private pending: Promise<string> | undefined;
+  private readonly current = new Map<ServerTokenScope, { token: string; expiresAt: number; lifetimeMs: number }>();
+  private readonly pending = new Map<ServerTokenScope, Promise<string>>();
 
   /**
    * @param baseUrl the server's origin, e.g. `location.origin`
@@ -67,19 +74,23 @@ export class ServerTokenSource {
    * A token with at least a fifth of its lifetime (and 30 s) left, minted anew when needed.
    * @throws Error saying why the server refused (e.g. the desktop link is needed) or was unreachable
    */
-  async token(): Promise<string> {
-    const c = this.current;
+  async token(scope: ServerTokenScope = "listen"): Promise<string> {
+    const c = this.current.get(scope);
     if (c && c.expiresAt - this.now() > Math.max(30_000, c.lifetimeMs / 5)) return c.token;
-    this.pending ??= this.mint().finally(() => (this.pending = undefined));
-    return this.pending;
+    let pending = this.pending.get(scope);
+    if (!pending) {
+      pending = this.mint(scope).finally(() => this.pending.delete(scope));
+      this.pending.set(scope, pending);
+    }
+    return pending;
   }
 
-  private async mint(): Promise<string> {
+  private async mint(scope: ServerTokenScope): Promise<string> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.secret) headers.authorization = `Token ${this.secret}`;
     let res: Response;
     try {
-      res = await this.fetchImpl(`${this.baseUrl}/v1/auth/token`, { method: "POST", headers, body: JSON.stringify({ scope: "listen" }), cache: "no-store" });
+      res = await this.fetchImpl(`${this.baseUrl}/v1/auth/token`, { method: "POST", headers, body: JSON.stringify({ scope }), cache: "no-store" });
     } catch (err) {
       throw new Error(`cannot reach the speech server at ${this.baseUrl} for a token (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -91,24 +102,30 @@ export class ServerTokenSource {
       throw new Error(`the speech server at ${this.baseUrl} did not grant a token (HTTP ${res.status})`);
     }
     const lifetimeMs = body.expires_in * 1000;
-    this.current = { token: body.access_token, expiresAt: this.now() + lifetimeMs, lifetimeMs };
+    this.current.set(scope, { token: body.access_token, expiresAt: this.now() + lifetimeMs, lifetimeMs });
     return body.access_token;
   }
 }
 
 /**
  * Answer {@link SERVER_TOKEN_REQUEST} messages from the host's own app frames that are served
- * from the host's origin (the server's pages); other windows get nothing.
+ * from the host's origin (the server's pages); other windows get nothing. A request may name a
+ * `scope` (`listen`, the default, or `library`); any other scope is answered with an error.
  * @returns a function that stops answering
  */
 export function answerTokenRequests(win: Window, source: Pick<ServerTokenSource, "token">, isAppWindow: (w: MessageEventSource | null) => boolean): () => void {
   const onMessage = (event: MessageEvent) => {
-    const data = event.data as { type?: unknown; id?: unknown } | null;
+    const data = event.data as { type?: unknown; id?: unknown; scope?: unknown } | null;
     if (data?.type !== SERVER_TOKEN_REQUEST || typeof data.id !== "string") return;
     if (event.origin !== win.location.origin || !isAppWindow(event.source) || !event.source) return;
     const reply = event.source as Window;
     const id = data.id;
-    source.token().then(
+    const scope = data.scope ?? "listen";
+    if (scope !== "listen" && scope !== "library") {
+      reply.postMessage({ type: SERVER_TOKEN_RESPONSE, id, error: `unknown token scope ${JSON.stringify(scope)}` }, event.origin);
+      return;
+    }
+    source.token(scope).then(
       (token) => reply.postMessage({ type: SERVER_TOKEN_RESPONSE, id, token }, event.origin),
       (err: unknown) => reply.postMessage({ type: SERVER_TOKEN_RESPONSE, id, error: err instanceof Error ? err.message : String(err) }, event.origin),
     );

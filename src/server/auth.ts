@@ -58,9 +58,11 @@ export function selectSubprotocol(protocols: Set<string>): string | false {
  * - `key`: the server's API key (CALLSCRIBE_API_KEY): every route;
  * - `desktop-secret`: the desktop bootstrap secret (`npm start` prints the desktop link carrying
  *   it): only mints `listen` tokens (`POST /v1/auth/token`);
- * - `listen-token`: a short-lived token of scope `listen` (see {@link ServerTokens}).
+ * - `listen-token`: a short-lived token of scope `listen` (see {@link ServerTokens});
+ * - `library-token`: a short-lived token of scope `library`: reads the desktop user's transcript
+ *   library (search, transcript view, audio playback, dashboard) and recorded calls.
  */
-export type Principal = "key" | "desktop-secret" | "listen-token";
+export type Principal = "key" | "desktop-secret" | "listen-token" | "library-token";
 
 /**
  * A route's authentication (`config: { auth }`): `false` for an open route (health, static pages,
@@ -72,6 +74,13 @@ export type RouteAuth = false | readonly Principal[];
 /** Routes that a `listen` token may use: live and pre-recorded transcription, and the model list. */
 export const LISTEN_ROUTE_AUTH: RouteAuth = ["key", "listen-token"];
 
+/**
+ * Routes that a `library` token may use: reading the transcript library and the dashboard
+ * (`GET /v1/transcripts…`, `GET /v1/dashboard`) and the recorded calls' status. Deleting stays
+ * with the API key.
+ */
+export const LIBRARY_ROUTE_AUTH: RouteAuth = ["key", "library-token"];
+
 declare module "fastify" {
   interface FastifyContextConfig {
     /** Who may call the route; default only the API key. See {@link RouteAuth}. */
@@ -81,8 +90,14 @@ declare module "fastify" {
   }
 }
 
-/** Token scopes. Only `listen` for now: `/v1/listen` (WebSocket and POST) and `/v1/models`. */
-export type TokenScope = "listen";
+/**
+ * Token scopes: `listen` opens `/v1/listen` (WebSocket and POST), `/v1/models` and the writes of
+ * finished transcripts; `library` opens the library's reads ({@link LIBRARY_ROUTE_AUTH}).
+ */
+export type TokenScope = "listen" | "library";
+
+/** Every {@link TokenScope}. */
+export const TOKEN_SCOPES: readonly TokenScope[] = ["listen", "library"];
 
 /** A minted token. */
 export interface MintedToken {
@@ -133,8 +148,8 @@ export class ServerTokens {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
     try {
       const { scope, exp } = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as { scope?: unknown; exp?: unknown };
-      if (scope !== "listen" || typeof exp !== "number" || exp * 1000 <= this.now()) return undefined;
-      return scope;
+      if (!TOKEN_SCOPES.includes(scope as TokenScope) || typeof exp !== "number" || exp * 1000 <= this.now()) return undefined;
+      return scope as TokenScope;
     } catch {
       return undefined;
     }

@@ -95,7 +95,9 @@ export function installRequestGuard(app: FastifyInstance, options: RequestGuardO
     if (presented === undefined) return undefined;
     if (apiKey && credentialMatches(presented, apiKey)) return "key";
     if (desktopSecret && credentialMatches(presented, desktopSecret)) return "desktop-secret";
-    if (tokens.verify(presented) === "listen") return "listen-token";
+    const scope = tokens.verify(presented);
+    if (scope === "listen") return "listen-token";
+    if (scope === "library") return "library-token";
     return undefined;
   };
 

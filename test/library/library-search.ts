@@ -349,6 +349,13 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
         expect((await app.inject({ method, url, headers: { authorization: `Bearer ${listenToken}` } })).statusCode).toBe(403);
       }
       expect((await app.inject({ method: "GET", url: "/v1/transcripts?q=printing" })).statusCode).toBe(401);
+      // A library token (the Library app's) reads and searches, but neither deletes nor posts.
+      const lib = await app.inject({ method: "POST", url: "/v1/auth/token", headers: auth, payload: { scope: "library" } });
+      const libraryAuth = { authorization: `Bearer ${(lib.json() as { access_token: string }).access_token}` };
+      expect((await app.inject({ method: "GET", url: `/v1/transcripts/${ids[0]}`, headers: libraryAuth })).statusCode).toBe(200);
+      expect((await app.inject({ method: "GET", url: "/v1/transcripts?q=printing", headers: libraryAuth })).json().hits.length).toBeGreaterThan(0);
+      expect((await app.inject({ method: "DELETE", url: `/v1/transcripts/${ids[0]}`, headers: libraryAuth })).statusCode).toBe(403);
+      expect((await app.inject({ method: "POST", url: "/v1/transcripts", headers: libraryAuth, payload: transcriptOf(made[0], 0) })).statusCode).toBe(403);
       // However the path is spelled, no key: no transcript.
       for (const url of ["/%76%31/transcripts?q=printing", "//v1/transcripts", "/V1/transcripts", "/v1/transcripts/", "/x/../v1/transcripts", `/%76%31/transcripts/${ids[0]}`]) {
         const res = await app.inject({ method: "GET", url });

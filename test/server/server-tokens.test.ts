@@ -90,6 +90,22 @@ describe("POST /v1/auth/token", () => {
   });
 });
 
+describe("a library token", () => {
+  it("reads calls (the Library and the recordings panel) but does not listen, write, read metrics or mint", async () => {
+    const res = await mint(SECRET, { scope: "library" });
+    expect(res.status).toBe(200);
+    const { access_token: token, scope } = await res.json();
+    expect(scope).toBe("library");
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${server.baseUrl}/v1/calls`, { headers: auth })).status).toBe(200);
+    expect(await fetchFinishedRecordings({ baseUrl: server.baseUrl, apiKey: token })).toEqual([]);
+    for (const [method, path] of [["GET", "/v1/models"], ["POST", "/v1/listen"], ["GET", "/metrics"], ["POST", "/v1/auth/grant"], ["POST", "/v1/auth/token"]] as const) {
+      const r = await fetch(`${server.baseUrl}${path}`, { method, headers: auth });
+      expect(r.status, `${method} ${path}`).toBe(403);
+    }
+  });
+});
+
 describe("a listen token", () => {
   it("opens /v1/models and POST /v1/listen (real WAV → transcript)", async () => {
     const token = await listenToken();

@@ -11,14 +11,14 @@
  *   — search (`store.ts`): `{hits, nextCursor?}`. `q` ≤ 200 characters, plain text.
  *
  * Auth (the server's request guard): the two POSTs take the API key or a `listen` token, since the
- * transcriber holds only listen tokens and it is the one that sends finished live calls,
- * dictations and CRM results. Reading, searching and deleting need the API key: a listen token is
- * minted for any desktop from the desktop secret and is meant for audio; letting it read every
- * stored call would widen what a leaked token exposes. A listen token cannot replace a stored
- * transcript either (POST is first-wins).
+ * transcriber holds listen tokens and it is the one that sends finished live calls, dictations
+ * and CRM results. Reading and searching take the key or a `library` token (the Library app's,
+ * minted from the desktop secret like listen tokens): a listen token alone cannot read, so a
+ * leaked audio token exposes no stored call. Deleting needs the API key. A listen token cannot
+ * replace a stored transcript either (POST is first-wins).
  */
 import type { FastifyPluginAsync } from "fastify";
-import { LISTEN_ROUTE_AUTH } from "../auth";
+import { LIBRARY_ROUTE_AUTH, LISTEN_ROUTE_AUTH } from "../auth";
 import { errorBody } from "../errors";
 import { validateContext, type Transcript } from "../../contracts";
 import { InvalidCursorError, TranscriptTooLargeError, type SearchQuery, type TranscriptLibrary } from "./store";
@@ -83,7 +83,7 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (ap
     }
   });
 
-  app.get<{ Params: { id: string } }>("/v1/transcripts/:id", { schema: { params: ID_PARAMS } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>("/v1/transcripts/:id", { config: { auth: LIBRARY_ROUTE_AUTH }, schema: { params: ID_PARAMS } }, async (request, reply) => {
     await beforeRead?.();
     const entry = await library.get(request.params.id);
     if (!entry) return reply.code(404).send(errorBody(request, "NOT_FOUND", `No transcript with id ${request.params.id}.`));
@@ -109,7 +109,7 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (ap
     },
   );
 
-  app.get<{ Querystring: SearchQuery }>("/v1/transcripts", { schema: { querystring: SEARCH_QUERY_SCHEMA } }, async (request, reply) => {
+  app.get<{ Querystring: SearchQuery }>("/v1/transcripts", { config: { auth: LIBRARY_ROUTE_AUTH }, schema: { querystring: SEARCH_QUERY_SCHEMA } }, async (request, reply) => {
     const query = request.query;
     for (const k of ["from", "to"] as const) {
       if (query[k] !== undefined && Number.isNaN(Date.parse(query[k]!))) return reply.code(400).send(errorBody(request, "INVALID_QUERY", `${k} is not a valid date`));

@@ -5,15 +5,16 @@
  * — a page of calls, newest first, without transcripts (fetch one call for its transcript); `source`
  * is `recording` (webhook) or `live` (streamed from the telephony side, `live-calls/`).
  *
- * Auth: only the API key (`Authorization: Token|Bearer <key>`), the default of the server's request
- * guard (`request-guard.ts`), which decides on the matched route; `listen` tokens are refused. On an
+ * Auth: the API key (`Authorization: Token|Bearer <key>`) or a `library` token (the desktop's
+ * Library and recordings panel read calls with it), decided by the server's request guard
+ * (`request-guard.ts`) on the matched route; `listen` tokens are refused. On an
  * app without that guard (tests), give `apiKey` and the plugin checks it itself. Errors answer the
  * server's one shape, `{err_code, err_msg, request_id}` (`../errors.ts`).
  * The store is injected (`getCall`, `listCalls` from `../store/calls.ts`), so tests and other
  * stores plug in.
  */
 import type { FastifyPluginAsync } from "fastify";
-import { credentialMatches, presentedCredential } from "../auth";
+import { credentialMatches, LIBRARY_ROUTE_AUTH, presentedCredential } from "../auth";
 import { errorBody, errorHandler } from "../errors";
 import type { CallView } from "../store/calls";
 import type { CallSource, CallStatus } from "../store/model";
@@ -60,7 +61,7 @@ export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, o
 
   app.get<{ Params: { id: string } }>(
     "/v1/calls/:id",
-    { schema: { params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CALL_ID_PATTERN } } } } },
+    { config: { auth: LIBRARY_ROUTE_AUTH }, schema: { params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: CALL_ID_PATTERN } } } } },
     async (request, reply) => {
       const call = await getCall(request.params.id);
       if (!call) return reply.code(404).send(errorBody(request, "NOT_FOUND", `No call with id ${request.params.id}.`));
@@ -71,6 +72,7 @@ export const callsApiPlugin: FastifyPluginAsync<CallsApiOptions> = async (app, o
   app.get<{ Querystring: { limit: number; offset: number; status?: CallStatus; source?: CallSource } }>(
     "/v1/calls",
     {
+      config: { auth: LIBRARY_ROUTE_AUTH },
       schema: {
         querystring: {
           type: "object",

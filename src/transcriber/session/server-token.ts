@@ -15,9 +15,10 @@ const RESPONSE = "callscribe/server-token";
  * Ask the host window for a server token.
  * @param win this app's window (its `parent`, or `opener`, is the host)
  * @param timeoutMs how long to wait for the host, ms
+ * @param scope `listen` (audio, the default) or `library` (reading the transcript library)
  * @returns the token, or undefined when there is no host, it has no token, or it does not answer
  */
-export function requestServerToken(win: Window = window, timeoutMs = 5_000): Promise<string | undefined> {
+export function requestServerToken(win: Window = window, timeoutMs = 5_000, scope: "listen" | "library" = "listen"): Promise<string | undefined> {
   const host = win.parent !== win ? win.parent : (win.opener as Window | null);
   if (!host) return Promise.resolve(undefined);
   const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -36,6 +37,6 @@ export function requestServerToken(win: Window = window, timeoutMs = 5_000): Pro
     const timer = setTimeout(() => done(undefined), timeoutMs);
     win.addEventListener("message", onMessage);
     // Only a host on our own origin (the server's pages) may answer; the token never goes elsewhere.
-    host.postMessage({ type: REQUEST, id }, win.location.origin);
+    host.postMessage({ type: REQUEST, id, scope }, win.location.origin);
   });
 }
