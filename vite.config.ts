@@ -27,6 +27,7 @@ export default defineConfig({
       input: {
         "desktop-agent": page("desktop-agent/index.html"),
         transcriber: page("transcriber/index.html"),
+        library: page("library/index.html"),
         softphone: page("demo/softphone/index.html"),
         "crm-acme": page("demo/crm/acme.html"),
         "crm-notes": page("demo/crm/notes.html"),

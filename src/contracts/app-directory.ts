@@ -6,6 +6,7 @@ import transcriber from "../../app-directory/transcriber.json" with { type: "jso
 import softphone from "../../app-directory/softphone.json" with { type: "json" };
 import acmeCrm from "../../app-directory/acme-crm.json" with { type: "json" };
 import notesCrm from "../../app-directory/notes-crm.json" with { type: "json" };
+import library from "../../app-directory/library.json" with { type: "json" };
 
 /** An App Directory v2 `Application` record, web apps only (see app-directory/application.schema.json). */
 export interface AppDirectoryRecord {
@@ -29,7 +30,7 @@ export interface AppDirectoryRecord {
 }
 
 /** All records, in launcher order. */
-export const APP_DIRECTORY: AppDirectoryRecord[] = [transcriber, softphone, acmeCrm, notesCrm] as AppDirectoryRecord[];
+export const APP_DIRECTORY: AppDirectoryRecord[] = [transcriber, softphone, acmeCrm, notesCrm, library] as AppDirectoryRecord[];
 
 /**
  * Records with `details.url` made absolute against `origin` (e.g. `http://localhost:8787`), as a
