@@ -3,7 +3,8 @@
  * measure the server's own memory: `VmRSS` of the child from `/proc/<pid>/status`.
  *
  * `startSpeechServerProcess` runs this file with `node --import tsx`; run as a program, it reads
- * `PORT` and `CALLSCRIBE_MAX_LIVE_CHANNELS` (validated by `loadConfig`, role "server") and serves until killed.
+ * `PORT`, `CALLSCRIBE_MAX_LIVE_CHANNELS`, `CALLSCRIBE_AUDIOHOOK_API_KEY` and
+ * `CALLSCRIBE_TWILIO_AUTH_TOKEN` (validated by `loadConfig`, role "server") and serves until killed.
  */
 import { rssBytes } from "./rss";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -75,7 +76,8 @@ async function serve(): Promise<void> {
   const { createPocketSphinxEngine } = await import("../../src/server/speech/engines/pocketsphinx/index");
   const config = loadConfig(process.env, { role: "server" }).server;
   const engine = createPocketSphinxEngine();
-  const app = buildServer({ engine, maxLiveChannels: config.maxLiveChannels });
+  // The telephony ingresses are on when their secrets are in the environment, as in `main.ts`.
+  const app = buildServer({ engine, maxLiveChannels: config.maxLiveChannels, audiohook: config.audiohook, twilio: { authToken: config.twilioAuthToken } });
   await app.listen({ port: config.port, host: "127.0.0.1" });
   const stop = async () => {
     await app.close();
