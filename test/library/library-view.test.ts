@@ -53,7 +53,9 @@ const entry: LibraryEntry = {
   startedAt: "2026-11-21T09:30:00.000Z",
   duration: 71,
   createdAt: "2026-11-21T09:40:00.000Z",
-  saves: [{ appId: "notes-crm", status: "Created", recordId: "NOTE-000001", savedAt: "2026-11-21T09:41:00.000Z", result: { type: "fdc3.transactionResult", status: "Created", message: "Saved as NOTE-000001 in Notes CRM" } }],
+  saves: [{ appId: "notes-crm", status: "Created", recordId: "NOTE-000001", savedAt: "2026-11-21T09:41:00.000Z", result: { type: "fdc3.transactionResult", status: "Created", message: "Saved as NOTE-000001 in Notes CRM" } },
+    { appId: "acme-crm", status: "Updated", recordId: "t-view", savedAt: "2026-11-21T09:42:00.000Z", result: { type: "fdc3.transactionResult", status: "Updated", context: { type: "fdc3.transcript", id: { transcriptId: "t-view", crmRecordId: "ACME-000002" } } } },
+  ],
   transcript,
 };
 
@@ -138,6 +140,8 @@ describe("transcript view", () => {
     expect(out).toMatch(/<tr data-speaker="agent"><th scope="row">agent<\/th><td class="lib-talk-seconds">1.9 s<\/td><td class="lib-talk-percent">24%<\/td>/);
     expect(out.match(/lib-timeline-seg/g)).toHaveLength(2);
     expect(out).toContain("Created</strong> by notes-crm as NOTE-000001");
+    // The CRM's own record id, not the transcript id the server read from the echoed context.
+    expect(out).toContain("Updated</strong> by acme-crm as ACME-000002");
     expect(out).toContain('aria-label="Export as WebVTT"');
   });
 

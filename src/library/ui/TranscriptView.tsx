@@ -286,6 +286,15 @@ function Word({ word, playback }: { word: TranscriptWord; playback?: Playback })
   );
 }
 
+/**
+ * The CRM's record id: `result.context.id.crmRecordId` when the CRM sent the stored transcript back
+ * (the demo CRMs do), else the server's `recordId` (the first id value of the result's context).
+ */
+function crmRecordId(s: CrmSave): string | undefined {
+  const id = (s.result.context as { id?: { crmRecordId?: unknown } } | undefined)?.id?.crmRecordId;
+  return typeof id === "string" ? id : s.recordId;
+}
+
 function SaveHistory({ saves }: { saves: CrmSave[] }) {
   return (
     <section aria-label="CRM saves" className="lib-saves">
@@ -297,7 +306,7 @@ function SaveHistory({ saves }: { saves: CrmSave[] }) {
           {saves.map((s, i) => (
             <li key={i} data-testid="crm-save" data-app-id={s.appId} data-status={s.status}>
               <strong>{s.status}</strong> by {s.appId}
-              {s.recordId ? ` as ${s.recordId}` : ""} · {formatWhen(s.savedAt)}
+              {crmRecordId(s) ? ` as ${crmRecordId(s)}` : ""} · {formatWhen(s.savedAt)}
               {typeof s.result.message === "string" ? ` · ${s.result.message}` : ""}
             </li>
           ))}
