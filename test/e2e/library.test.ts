@@ -219,6 +219,13 @@ describe("Callscribe Library, end to end", () => {
     await waitFor("calls only", () => hitIds(lib), (ids) => ids.join() === newestFirst.join());
     await lib.ui.getByLabel("Source").selectOption("");
 
+    // A hostile query is plain text: nothing runs, the page keeps working.
+    await lib.ui.getByLabel("Search transcripts").fill(`<img src=x onerror="window.__pwned=1"> '; DROP TABLE transcripts; --`);
+    await lib.ui.getByLabel("Search transcripts").press("Enter");
+    await waitForText("hostile query answered", lib.ui.getByTestId("result-count"), (x) => x.length > 0 && !x.includes("Searching"));
+    expect(await lib.frame.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await lib.ui.getByTestId("search-error").count()).toBe(0);
+
     // A phrase from transcript 1 finds it first, with the words marked.
     const target = 1;
     const phrase = uniquePhrase(target);
@@ -313,5 +320,14 @@ describe("Callscribe Library, end to end", () => {
     await waitFor("Jane's calls by phone", () => hitIds(lib), (ids) => [...ids].sort().join() === [made[0].id, made[2].id].sort().join());
     expect(await lib.ui.getByTestId("contact-filter").getAttribute("data-participant")).toBe(JANE.phone);
     await page.screenshot({ path: resolve(shots, "library-user-channel.png") });
+
+    // With no Library open, "View calls" opens one, filtered to the contact.
+    await page.getByRole("button", { name: "Close Callscribe Library" }).click();
+    await waitFor("Library closed", () => page.locator("iframe[data-app-id='callscribe-library']").count(), (n) => n === 0);
+    await record.getByTestId("view-calls").click();
+    const fresh = await appWindow(page, "callscribe-library");
+    await waitForText("fresh Library filtered", fresh.ui.getByTestId("contact-filter"), (x) => x.includes(EDWARD.name), 20_000);
+    await waitFor("Edward's calls in the new window", () => hitIds(fresh), (ids) => ids.join() === made[1].id);
+    expect(await fresh.ui.getByLabel("Participant").inputValue()).toBe(EDWARD.email);
   });
 });
