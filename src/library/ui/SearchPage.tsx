@@ -30,7 +30,7 @@ export interface SearchPageProps {
   onSaveTranscript?: (entry: LibraryEntry, t: Transcript) => Promise<SaveOutcomeView & { saves?: CrmSave[] }>;
 }
 
-type Results = { state: "idle" } | { state: "loading" } | { state: "ready"; hits: SearchHit[]; nextCursor?: string; loadingMore?: boolean } | { state: "failed"; error: string };
+type Results = { state: "idle" } | { state: "loading" } | { state: "ready"; hits: SearchHit[]; nextCursor?: string; loadingMore?: boolean; moreError?: string } | { state: "failed"; error: string };
 
 /** The search page. */
 export function SearchPage({ api, contact, onSaveTranscript }: SearchPageProps) {
@@ -56,7 +56,11 @@ export function SearchPage({ api, contact, onSaveTranscript }: SearchPageProps) 
         if (mine !== seq.current) return;
         setResults((r) => ({ state: "ready", hits: cursor && r.state === "ready" ? [...r.hits, ...page.hits] : page.hits, ...(page.nextCursor && { nextCursor: page.nextCursor }) }));
       } catch (e) {
-        if (mine === seq.current) setResults({ state: "failed", error: `Search failed: ${e instanceof Error ? e.message : String(e)}` });
+        if (mine !== seq.current) return;
+        const error = e instanceof Error ? e.message : String(e);
+        // A failed "Load more" keeps the hits already shown.
+        if (cursor) setResults((r) => (r.state === "ready" ? { ...r, loadingMore: false, moreError: `Loading more failed: ${error}` } : r));
+        else setResults({ state: "failed", error: `Search failed: ${error}` });
       }
     },
     [api],
@@ -207,6 +211,11 @@ export function SearchPage({ api, contact, onSaveTranscript }: SearchPageProps) 
               <Hit key={h.id} hit={h} onOpen={() => void open(h.id)} />
             ))}
           </ol>
+          {results.moreError && (
+            <p role="alert" className="lib-error" data-testid="search-error">
+              {results.moreError}
+            </p>
+          )}
           {results.nextCursor && (
             <button type="button" onClick={() => void run(applied, results.nextCursor)} disabled={results.loadingMore}>
               {results.loadingMore ? "Loading…" : "Load more"}
