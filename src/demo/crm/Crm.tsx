@@ -10,6 +10,7 @@ import { errorText, useFdc3 } from "../shared/useFdc3";
 import type { CrmConfig } from "./crmConfig";
 import { IndexedDbRecordStore } from "./recordStore";
 import { saveTranscript, type CrmRecord } from "./saveTranscript";
+import { recordContact, VIEW_INTERACTIONS } from "./viewInteractions";
 
 interface Refusal {
   at: string;
@@ -26,6 +27,21 @@ export function Crm({ config }: { config: CrmConfig }) {
   const [refusals, setRefusals] = useState<Refusal[]>([]);
   const [listening, setListening] = useState(false);
   const listener = useRef<Listener | null>(null);
+  const [viewCalls, setViewCalls] = useState<{ recordId: string; text: string; ok: boolean } | null>(null);
+
+  // "View calls": ViewInteractions with the record's contact; the desktop opens the app that shows them.
+  const raiseViewCalls = async (r: CrmRecord) => {
+    const contact = recordContact(r.transcript);
+    if (conn.status !== "connected" || !contact) return;
+    try {
+      const resolution = await conn.agent.raiseIntent(VIEW_INTERACTIONS, contact as unknown as Context);
+      const result = (await resolution.getResult()) as { type?: string; status?: string; message?: string } | undefined;
+      const failed = result?.type === "fdc3.transactionResult" && result.status === "Failed";
+      setViewCalls({ recordId: r.recordId, ok: !failed, text: failed ? (result.message ?? "refused") : `Showing calls in ${resolution.source.appId}` });
+    } catch (e) {
+      setViewCalls({ recordId: r.recordId, ok: false, text: `${VIEW_INTERACTIONS}: ${errorText(e)}` });
+    }
+  };
 
   useEffect(() => {
     document.title = config.name;
@@ -107,6 +123,18 @@ export function Crm({ config }: { config: CrmConfig }) {
           </div>
           {r.transcript.participants && (
             <div className="muted">With {r.transcript.participants.contacts.map((c) => c.name ?? c.id.email ?? "?").join(", ")}</div>
+          )}
+          {recordContact(r.transcript) && (
+            <div className="row">
+              <button type="button" data-testid="view-calls" disabled={conn.status !== "connected"} onClick={() => void raiseViewCalls(r)}>
+                View calls
+              </button>
+              {viewCalls?.recordId === r.recordId && (
+                <span className={viewCalls.ok ? "muted" : "error"} data-testid="view-calls-result">
+                  {viewCalls.text}
+                </span>
+              )}
+            </div>
           )}
           <p data-testid="crm-record-text">{r.transcript.text}</p>
           <div className="muted">

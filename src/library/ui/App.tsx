@@ -1,15 +1,70 @@
-/** The Library's shell: a header with its pages (Search, Dashboard) and the current page. */
-import { useState } from "react";
+/**
+ * The Library's shell: a header with its pages (Search, Dashboard), the FDC3 connection and the
+ * current page. FDC3 (`../fdc3/wiring.ts`): a contact from `ViewInteractions` or the user channel
+ * opens the search filtered to that person; an opened transcript can be sent to a CRM with
+ * SaveTranscript, and the CRM's answer goes into the library's save history.
+ */
+import { useEffect, useState } from "react";
+import type { DesktopAgent } from "@finos/fdc3";
 import type { LibraryApi } from "../api/client";
+import { recordSave } from "../api/saves";
+import type { CrmSave } from "../api/types";
 import { Dashboard } from "../dashboard/Dashboard";
-import { SearchPage } from "./SearchPage";
+import { connectAgent, errorText } from "../fdc3/agent";
+import { raiseSaveTranscript, VIEW_INTERACTIONS, wireLibrary } from "../fdc3/wiring";
+import { SearchPage, type ContactRequest } from "./SearchPage";
 
 /** The Library's pages. */
 export type LibraryPage = "search" | "dashboard";
 
-/** Props: the API client, and the page to open on. */
-export function App({ api, initialPage = "search" }: { api: LibraryApi; initialPage?: LibraryPage }) {
+type Connection = { status: "connecting" } | { status: "connected"; agent: DesktopAgent } | { status: "failed"; error: string };
+
+/** Props: the API client, the page to open on, and how to reach the desktop agent (default `getAgent()`). */
+export function App({ api, initialPage = "search", connect = connectAgent }: { api: LibraryApi; initialPage?: LibraryPage; connect?: () => Promise<DesktopAgent> }) {
   const [page, setPage] = useState<LibraryPage>(initialPage);
+  const [conn, setConn] = useState<Connection>({ status: "connecting" });
+  const [contact, setContact] = useState<ContactRequest | undefined>();
+  const [refused, setRefused] = useState<string | undefined>();
+
+  useEffect(() => {
+    let live = true;
+    let unwire: (() => Promise<void>) | undefined;
+    connect()
+      .then(async (agent) => {
+        const off = await wireLibrary(agent, {
+          onContact: (filter) => {
+            if (!live) return;
+            setRefused(undefined);
+            setPage("search");
+            setContact((c) => ({ filter, seq: (c?.seq ?? 0) + 1 }));
+          },
+          onRefused: (error, via) => live && setRefused(`Refused a contact from ${via === "intent" ? VIEW_INTERACTIONS : "the user channel"}: ${error}`),
+        });
+        if (!live) return void off();
+        unwire = off;
+        setConn({ status: "connected", agent });
+      })
+      .catch((e: unknown) => live && setConn({ status: "failed", error: `no FDC3 desktop agent: ${errorText(e)}` }));
+    return () => {
+      live = false;
+      void unwire?.();
+    };
+  }, [connect]);
+
+  const agent = conn.status === "connected" ? conn.agent : undefined;
+  const onSaveTranscript = agent
+    ? async (entry: { id: string }, t: Parameters<typeof raiseSaveTranscript>[1]) => {
+        const r = await raiseSaveTranscript(agent, t);
+        let saves: CrmSave[] | undefined;
+        try {
+          saves = await recordSave(api.baseUrl, entry.id, r.appId, r.result);
+        } catch (e) {
+          return { appId: r.appId, status: r.status, message: `${r.message ?? ""} (not in the save history: ${errorText(e)})`.trim() };
+        }
+        return { appId: r.appId, status: r.status, ...(r.message && { message: r.message }), saves };
+      }
+    : undefined;
+
   return (
     <>
       <header className="lib-header">
@@ -18,8 +73,19 @@ export function App({ api, initialPage = "search" }: { api: LibraryApi; initialP
           <button role="tab" aria-selected={page === "search"} onClick={() => setPage("search")}>Search</button>
           <button role="tab" aria-selected={page === "dashboard"} onClick={() => setPage("dashboard")}>Dashboard</button>
         </nav>
+        <span className={`lib-fdc3 ${conn.status}`} data-testid="fdc3-status">
+          {conn.status === "failed" ? conn.error : conn.status}
+          {conn.status === "connected" ? ` · handling ${VIEW_INTERACTIONS}` : ""}
+        </span>
       </header>
-      <main className="lib-main">{page === "search" ? <SearchPage api={api} /> : <Dashboard api={api} />}</main>
+      {refused && (
+        <p role="alert" className="lib-error lib-banner" data-testid="fdc3-refused">
+          {refused}
+        </p>
+      )}
+      <main className="lib-main">
+        {page === "search" ? <SearchPage api={api} {...(contact && { contact })} {...(onSaveTranscript && { onSaveTranscript })} /> : <Dashboard api={api} />}
+      </main>
     </>
   );
 }

@@ -1,0 +1,5 @@
+/**
+ * Shapes of the library API's answers, as the server defines them (`src/server/library/store.ts`;
+ * type-only, nothing of the server is bundled).
+ */
+export type { CrmSave, LibraryEntry, LibrarySource, SearchHit, SearchPage } from "../../server/library/store";
