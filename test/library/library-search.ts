@@ -332,10 +332,16 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
       expect(s1.statusCode, s1.body).toBe(201);
       const s2 = await app.inject({ method: "POST", url: `/v1/transcripts/${ids[0]}/saves`, headers: auth, payload: { appId: "acme-crm", result: result("R-1", "Updated") } });
       expect(s2.statusCode, s2.body).toBe(201);
+      // A CRM that echoes the transcript's ids and names its own record as crmRecordId: that is the record id.
+      const echoing = result("R-1", "Created") as { context: { id: Record<string, string> } };
+      echoing.context.id = { transcriptId: "t-echo", crmRecordId: "NOTE-7" };
+      const s3 = await app.inject({ method: "POST", url: `/v1/transcripts/${ids[0]}/saves`, headers: auth, payload: { appId: "notes-crm", result: echoing } });
+      expect(s3.statusCode, s3.body).toBe(201);
       const history = (await app.inject({ method: "GET", url: `/v1/transcripts/${ids[0]}`, headers: auth })).json().saves;
       expect(history.map((s: { appId: string; status: string; recordId: string }) => [s.appId, s.status, s.recordId])).toEqual([
         ["acme-crm", "Created", "R-1"],
         ["acme-crm", "Updated", "R-1"],
+        ["notes-crm", "Created", "NOTE-7"],
       ]);
       expect(history[1].result.type).toBe("fdc3.transactionResult");
       const badSave = await app.inject({ method: "POST", url: `/v1/transcripts/${ids[0]}/saves`, headers: auth, payload: { appId: "acme-crm", result: { type: "fdc3.transactionResult", status: "Maybe" } } });

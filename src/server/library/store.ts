@@ -295,7 +295,9 @@ export class TranscriptLibrary {
    */
   async addSave(id: string, appId: string, result: Record<string, unknown>): Promise<CrmSave[] | undefined> {
     const ctxId = (result.context as { id?: Record<string, unknown> } | undefined)?.id;
-    const recordId = ctxId ? Object.values(ctxId).find((v) => typeof v === "string") : undefined;
+    // The CRM's own record id: `crmRecordId` when it names it (our CRMs echo the transcript's ids
+    // too), else the first string id it returned.
+    const recordId = typeof ctxId?.crmRecordId === "string" ? ctxId.crmRecordId : ctxId ? Object.values(ctxId).find((v) => typeof v === "string") : undefined;
     const save: StoredSave = {
       appId,
       status: String(result.status),
@@ -508,7 +510,9 @@ function withAnalysis(t: Transcript, a: Analysis | undefined): Transcript {
     ...t,
     summary: t.summary ?? a.summary,
     topics: t.topics ?? [a.topic],
-    sentiment: t.sentiment ?? { label: a.sentiment.label, score: a.sentiment.score },
+    // perTurn ({segment, label, score} per segment) lets the Library draw the sentiment timeline
+    // from the pipeline's analysis instead of scoring each turn again in the browser.
+    sentiment: t.sentiment ?? { label: a.sentiment.label, score: a.sentiment.score, ...(a.sentiment.perTurn && { perTurn: a.sentiment.perTurn }) },
     keyPhrases: t.keyPhrases ?? a.keyPhrases,
     actionItems: t.actionItems ?? a.actionItems,
   };
