@@ -31,6 +31,7 @@ export default defineConfig({
         softphone: page("demo/softphone/index.html"),
         "crm-acme": page("demo/crm/acme.html"),
         "crm-notes": page("demo/crm/notes.html"),
+        "crm-standard": page("demo/crm/standard.html"),
       },
     },
   },

@@ -1,12 +1,13 @@
 /**
- * The App Directory v2 records in `app-directory/`: the transcriber, the demo softphone and the two
- * demo CRMs. The browser desktop agent serves intents from these records alone.
+ * The App Directory v2 records in `app-directory/`: the transcriber, the demo softphone, the three
+ * demo CRMs (two for SaveTranscript, one standard-only for CreateInteraction) and the library. The browser desktop agent serves intents from these records alone.
  */
 import transcriber from "../../app-directory/transcriber.json" with { type: "json" };
 import softphone from "../../app-directory/softphone.json" with { type: "json" };
 import acmeCrm from "../../app-directory/acme-crm.json" with { type: "json" };
 import notesCrm from "../../app-directory/notes-crm.json" with { type: "json" };
 import library from "../../app-directory/library.json" with { type: "json" };
+import standardCrm from "../../app-directory/standard-crm.json" with { type: "json" };
 
 /** An App Directory v2 `Application` record, web apps only (see app-directory/application.schema.json). */
 export interface AppDirectoryRecord {
@@ -30,7 +31,7 @@ export interface AppDirectoryRecord {
 }
 
 /** All records, in launcher order. */
-export const APP_DIRECTORY: AppDirectoryRecord[] = [transcriber, softphone, acmeCrm, notesCrm, library] as AppDirectoryRecord[];
+export const APP_DIRECTORY: AppDirectoryRecord[] = [transcriber, softphone, acmeCrm, notesCrm, standardCrm, library] as AppDirectoryRecord[];
 
 /**
  * Records with `details.url` made absolute against `origin` (e.g. `http://localhost:8787`), as a

@@ -9,3 +9,5 @@ export { INTENTS, IntentName } from "./intents";
 export type { IntentDefinition } from "./intents";
 export { APP_DIRECTORY, resolveAppDirectory } from "./app-directory";
 export type { AppDirectoryRecord } from "./app-directory";
+export { interactionFromTranscript, truncateUtf8AtWord, CREATE_INTERACTION, INTERACTION_DESCRIPTION_MAX_BYTES, INTERACTION_ID_KEY } from "./interaction";
+export type { Interaction, InteractionOptions } from "./interaction";

@@ -9,22 +9,25 @@ import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
 import { openTabAudio } from "./audio/tab";
 import { connectDesktopAgent } from "./fdc3/agent";
-import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
+import { saveTranscriptAnywhere, wireTranscriber } from "./fdc3/wiring";
 import { TranscriberController } from "./session/controller";
 import { fetchModelChoices } from "./session/models";
 import { requestServerToken } from "./session/server-token";
 import { App } from "./ui/App";
 import { RecordingsPanel } from "./ui/RecordingsPanel";
+import { SaveChooser, SaveChooserStore } from "./ui/SaveChooser";
 
 const speechBaseUrl = location.origin;
 const agent = connectDesktopAgent();
 
-/** Raise SaveTranscript (live transcripts and finished recordings alike). */
+const chooser = new SaveChooserStore();
+
+/** Save a transcript (live transcripts and finished recordings alike): SaveTranscript or CreateInteraction, "Save to…" when both kinds of app exist. */
 const saveTranscript = async (transcript: Transcript) => {
   const { agent: fdc3 } = await agent.catch((e: unknown) => {
     throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
   });
-  return saveTranscriptViaIntent(fdc3, transcript);
+  return saveTranscriptAnywhere(fdc3, transcript, chooser.choose);
 };
 
 const controller = new TranscriberController({
@@ -47,5 +50,6 @@ createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <App controller={controller} agent={wired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
     <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} />
+    <SaveChooser store={chooser} />
   </StrictMode>,
 );

@@ -5,7 +5,7 @@ import intentSchema from "../../intents/intent.schema.json" with { type: "json" 
 import { APP_DIRECTORY, INTENTS, knownContextTypes, resolveAppDirectory } from "../../src/contracts";
 
 /** FDC3 2.2 standard intents our apps handle (defined by the standard, not in intents/). */
-const STANDARD_INTENTS = new Set(["ViewInteractions"]);
+const STANDARD_INTENTS = new Set(["ViewInteractions", "CreateInteraction"]);
 
 const ajv = new Ajv({ allErrors: true });
 const validateApp = ajv.compile(appSchema);
@@ -39,12 +39,18 @@ describe("app-directory/", () => {
     }
   });
 
-  it("has one transcriber and two CRMs for SaveTranscript, Acme CRM and Notes CRM", () => {
+  it("has one transcriber, two CRMs for SaveTranscript (Acme CRM, Notes CRM) and one standard-only CRM for CreateInteraction", () => {
     const handlers = (intent: string) => APP_DIRECTORY.filter((r) => r.interop?.intents?.listensFor?.[intent]).map((r) => r.title);
     expect(handlers("StartTranscription")).toEqual(["Callscribe Transcriber"]);
     expect(handlers("SaveTranscript").sort()).toEqual(["Acme CRM", "Notes CRM"]);
     expect(handlers("ViewInteractions")).toEqual(["Callscribe Library"]);
+    expect(handlers("CreateInteraction")).toEqual(["Standard CRM"]);
     expect(new Set(APP_DIRECTORY.map((r) => r.appId)).size).toBe(APP_DIRECTORY.length);
+  });
+
+  it("the transcriber declares the intents it raises, with their context types", () => {
+    const transcriber = APP_DIRECTORY.find((r) => r.appId === "transcriber")!;
+    expect(transcriber.interop?.intents?.raises).toEqual({ SaveTranscript: ["fdc3.transcript"], CreateInteraction: ["fdc3.interaction"] });
   });
 
   it("resolves relative URLs against the desktop's origin", () => {

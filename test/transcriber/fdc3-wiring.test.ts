@@ -137,7 +137,7 @@ describe("transcriber FDC3 wiring", () => {
     agent.contextHandlers.get("fdc3.call")!(call("ended"));
     await until(() => controller.getSnapshot().status === "saved" || controller.getSnapshot().status === "error", "save");
     const snap = controller.getSnapshot();
-    expect(snap.save).toEqual({ state: "saved", appId: "notes-crm", status: "Created", message: "Saved as r-9" });
+    expect(snap.save).toEqual({ state: "saved", appId: "notes-crm", status: "Created", message: "Saved as r-9", intent: "SaveTranscript" });
     expect(agent.raised).toHaveLength(1);
     expect(agent.raised[0]).toMatchObject({ intent: "SaveTranscript", context: { type: "fdc3.transcript", id: { callId: "call-1" } } });
 
@@ -198,6 +198,6 @@ describe("saveTranscriptViaIntent (issue 7 items 17, 22)", () => {
       raiseIntent: async () => ({ source, getResult: async () => ({ type: "fdc3.transactionResult", status: "Created", message: "Saved as r-1" }) }),
       getAppMetadata: async (app: { appId: string }) => ({ appId: app.appId, title: "Notes CRM" }),
     };
-    expect(await saveTranscriptViaIntent(agent as never, transcript)).toEqual({ appId: "notes-crm", appTitle: "Notes CRM", status: "Created", message: "Saved as r-1" });
+    expect(await saveTranscriptViaIntent(agent as never, transcript)).toEqual({ appId: "notes-crm", appTitle: "Notes CRM", status: "Created", message: "Saved as r-1", intent: "SaveTranscript" });
   });
 });

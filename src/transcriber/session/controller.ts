@@ -71,6 +71,8 @@ export interface SaveOutcome {
   status: string;
   /** The transaction result's `message`, if any. */
   message?: string;
+  /** The intent that carried it: `SaveTranscript`, or the standard `CreateInteraction` (issue 10 §2). */
+  intent?: string;
 }
 
 /** Why a transcript was not saved although nothing failed. */

@@ -264,6 +264,7 @@ export function App({ controller, agent, models }: AppProps) {
           className={`save-result save-${save?.state ?? "none"}`}
           data-testid="save-result"
           data-app-id={save?.state === "saved" ? save.appId : undefined}
+          data-intent={save?.state === "saved" ? save.intent : undefined}
           data-status={save?.state === "saved" ? save.status : save?.state === "failed" ? "error" : save?.state === "not-saved" ? save.reason : undefined}
         >
           {saveResultText(save)}
