@@ -2,7 +2,7 @@
  * The speech server's Fastify application: `/healthz`, the Deepgram-compatible `/v1/listen`
  * (WebSocket and POST), `/v1/models`, `/v1/auth/grant` and `/v1/auth/token`, live calls
  * (`GET /v1/calls/:id/live`, `live-calls/`), Twilio Media Streams ingress (`GET /v1/twilio/media`,
- * `telephony/twilio/`), and the built web pages
+ * `telephony/twilio/`), the App Directory API (`GET /appd/v2/apps`, `app-directory/`), and the built web pages
  * when `staticDir` is given. Every request passes the request guard (`request-guard.ts`: Host,
  * Origin, then auth on the matched route) and errors answer one shape (`errors.ts`).
  * `buildServer` does not listen; `main.ts` (the composition root) and the tests do.
@@ -28,6 +28,7 @@ import type { AudiohookSession } from "./telephony/audiohook/session";
 import { LiveCallHub, type LiveCallStore } from "./live-calls/hub";
 import type { LiveCallBus } from "./live-calls/bus";
 import { liveCallRoutes } from "./live-calls/routes";
+import { appDirectoryRoutes } from "./app-directory/routes";
 import { twilioMediaRoutes, type TwilioSessionLimits } from "./telephony/twilio";
 import type { Analysis } from "./store/model";
 import type { Transcript } from "../contracts";
@@ -105,6 +106,8 @@ export interface BuildServerOptions {
    * signs (CALLSCRIBE_PUBLIC_URL), and the stream limits.
    */
   twilio?: { authToken?: string; publicUrl?: string; limits?: TwilioSessionLimits };
+  /** CALLSCRIBE_PUBLIC_URL: `GET /appd/v2/apps` makes `details.url` absolute under it (else under the request's origin). */
+  publicUrl?: string;
 }
 
 declare module "fastify" {
@@ -240,6 +243,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     flow: options.liveFlow,
     liveCalls,
   });
+  app.register(appDirectoryRoutes, { publicUrl: options.publicUrl });
   app.register(liveCallRoutes, { hub: liveCalls, maxSubscribers: options.liveCalls?.maxSubscribers });
   app.register(twilioMediaRoutes, { ...options.twilio, hub: liveCalls, admission });
 

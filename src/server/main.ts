@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     maxLiveChannels: config.maxLiveChannels,
     audiohook,
     twilio: { authToken: config.twilioAuthToken, publicUrl: config.publicUrl },
+    publicUrl: config.publicUrl,
   });
 
   let pipeline: Pipeline | undefined;
