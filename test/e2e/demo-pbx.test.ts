@@ -27,7 +27,7 @@ import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { registerDemoPbx, type DemoPbx } from "../../src/server/telephony/demo-pbx/index";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText } from "./support/desktop";
+import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
 import { REPO_ROOT } from "./support/paths";
 
 const API_KEY = "e2e-api-key-0123456789";
@@ -132,9 +132,10 @@ describe("demo telephony: a two-party call from the demo PBX, end to end", () =>
     await phone.ui.getByTestId("hangup").click();
     await waitForText("call ended", phone.ui.getByTestId("call-state"), (t) => t === "ended");
     await waitFor("PBX stream closed", async () => pbx.status(callId), (s) => s === undefined, 15_000);
-    const { appIds } = await resolverOptions(page, 60_000);
-    expect([...appIds].sort()).toEqual(["acme-crm", "notes-crm"]);
-    await page.getByTestId("intent-resolver").getByRole("button", { name: "Notes CRM (new window)" }).click();
+    // Both SaveTranscript CRMs and the standard-only CRM are in the desktop: the transcriber's "Save to…" chooser asks.
+    const { targets } = await saveChooserOptions(transcriber, 60_000);
+    expect(targets).toEqual(["acme-crm SaveTranscript", "notes-crm SaveTranscript", "standard-crm CreateInteraction"]);
+    await chooseSaveTarget(transcriber, "Notes CRM (new window) · Save Transcript");
     await waitForText("save result", transcriber.ui.getByTestId("save-result"), (t) => t.includes("Created"), 30_000);
 
     // The CRM holds both parties' segments, each on its channel, the customer named.

@@ -19,7 +19,7 @@ import type { Browser, Page } from "playwright-core";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText, type AppHandle } from "./support/desktop";
+import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText, type AppHandle } from "./support/desktop";
 import { buildMicWav } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
 
@@ -92,7 +92,7 @@ function failedResponses(page: Page): string[] {
 }
 
 describe("first use, as a new user tries it", () => {
-  it("closing the CRM picker is 'not saved', not an error; saving again works and leaves no old error; the picker names the open Acme window", async () => {
+  it("closing the Save to… chooser is 'not saved', not an error; saving again works and leaves no old error; the chooser names the open Acme window", async () => {
     const page = await openDesktop(speechBrowser);
     const failed = failedResponses(page);
     // One Acme window is open, after other windows: the picker must not call it "open window 3".
@@ -103,10 +103,11 @@ describe("first use, as a new user tries it", () => {
     await waitForText("final text", transcriber.ui.getByTestId("final-transcript"), (t) => t.trim().split(/\s+/).length >= 4, 20_000);
     await phone.ui.getByTestId("hangup").click();
 
-    const first = await resolverOptions(page, 30_000);
-    expect([...first.labels].sort()).toEqual(["Acme CRM (new window)", "Acme CRM (the open window)", "Notes CRM (new window)"]);
+    // SaveTranscript CRMs and the standard-only CRM are both in the desktop: the transcriber's "Save to…" chooser asks.
+    const first = await saveChooserOptions(transcriber, 30_000);
+    expect(first.labels).toEqual(["Acme CRM (the open window) · Save Transcript", "Acme CRM (new window) · Save Transcript", "Notes CRM (new window) · Save Transcript", "Standard CRM (new window) · Create Interaction"]);
     await page.screenshot({ path: resolve(SHOTS, "first-use-resolver.png") });
-    await page.getByTestId("resolver-cancel").click();
+    await transcriber.ui.getByTestId("save-chooser-cancel").click();
 
     // Cancel: a neutral "not saved", no red banner, status back to stopped, and a way to save.
     const saveResult = transcriber.ui.getByTestId("save-result");
@@ -124,8 +125,7 @@ describe("first use, as a new user tries it", () => {
 
     // Save again: pick the open Acme window; the result names Acme CRM by its title.
     await transcriber.ui.getByTestId("save").click();
-    await resolverOptions(page, 20_000);
-    await page.getByTestId("intent-resolver").getByRole("button", { name: "Acme CRM (the open window)" }).click();
+    await chooseSaveTarget(transcriber, "Acme CRM (the open window) · Save Transcript");
     await waitForText("saved", saveResult, (t) => t === "Acme CRM: Created", 30_000);
     expect(await transcriber.ui.getByTestId("status").textContent()).toBe("saved");
     expect(await transcriber.ui.getByTestId("error").count()).toBe(0);
@@ -162,6 +162,7 @@ describe("first use, as a new user tries it", () => {
     // No picker: SaveTranscript was not raised.
     await page.waitForTimeout(2_000);
     expect(await page.getByTestId("intent-resolver").count()).toBe(0);
+    expect(await transcriber.ui.getByTestId("save-chooser").count()).toBe(0);
     expect(await transcriber.ui.getByTestId("save").count()).toBe(0);
     expect(await transcriber.ui.getByTestId("error").count()).toBe(0);
     await page.screenshot({ path: resolve(SHOTS, "first-use-nothing-said.png") });

@@ -4,9 +4,10 @@
  *
  *   softphone dials → StartTranscription(fdc3.call) opens the transcriber → interim text while
  *   the audio plays, live fdc3.transcript on the private channel → hang up (fdc3.call ended on
- *   the user channel, StopTranscription) stops the session → SaveTranscript → the desktop's
- *   resolver offers both CRMs, the user picks Notes CRM → it stores the transcript → the
- *   transcriber shows Created; and an invalid transcript is refused with a visible error.
+ *   the user channel, StopTranscription) stops the session → the transcriber's "Save to…" chooser
+ *   offers the SaveTranscript CRMs and the standard-only CRM, the user picks Notes CRM → it stores
+ *   the transcript → the transcriber shows Created; an invalid transcript is refused with a visible
+ *   error; and "Save again" to Standard CRM raises CreateInteraction with an fdc3.interaction.
  *
  * The server runs with an API key (issue 7 §3): the desktop opens from the link `npm start` prints
  * (`/#desktop=<secret>`), the host exchanges the secret for a short-lived listen token and hands
@@ -29,7 +30,7 @@ import { wordErrorRate } from "../../src/eval/wer";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText } from "./support/desktop";
+import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
 import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
 
@@ -123,12 +124,12 @@ describe("call transcription to CRM, end to end", () => {
     await phone.ui.getByTestId("hangup").click();
     await waitForText("call ended", phone.ui.getByTestId("call-state"), (t) => t === "ended");
 
-    // The hang-up stops the session; the transcriber raises SaveTranscript and the desktop's
-    // resolver offers both CRMs.
-    const { appIds, labels } = await resolverOptions(page, 30_000);
-    expect([...appIds].sort()).toEqual(["acme-crm", "notes-crm"]);
-    expect(labels.some((l) => l.startsWith("Notes CRM"))).toBe(true);
-    expect(labels.some((l) => l.startsWith("Acme CRM"))).toBe(true);
+    // The hang-up stops the session. SaveTranscript CRMs (Acme, Notes) and a standard-only CRM
+    // (CreateInteraction) are in the desktop, so the transcriber's "Save to…" chooser asks.
+    const { targets, labels } = await saveChooserOptions(transcriber, 30_000);
+    expect(targets).toEqual(["acme-crm SaveTranscript", "notes-crm SaveTranscript", "standard-crm CreateInteraction"]);
+    expect(labels).toContain("Notes CRM (new window) · Save Transcript");
+    expect(labels).toContain("Standard CRM (new window) · Create Interaction");
     expect(await transcriber.ui.getByTestId("status").textContent()).toBe("saving");
     // What the user sees when asked where to save it.
     const shownWhenAsked = words(await transcriber.ui.getByTestId("final-transcript").textContent());
@@ -136,7 +137,7 @@ describe("call transcription to CRM, end to end", () => {
     const shots = resolve(REPO_ROOT, "test-results");
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: resolve(shots, "flow-resolver.png") });
-    await page.getByTestId("intent-resolver").getByRole("button", { name: "Notes CRM (new window)" }).click();
+    await chooseSaveTarget(transcriber, "Notes CRM (new window) · Save Transcript");
 
     // The transcriber shows the CRM's answer: Created.
     const saveResult = transcriber.ui.getByTestId("save-result");
@@ -202,5 +203,25 @@ describe("call transcription to CRM, end to end", () => {
     await error.waitFor({ state: "visible" });
     expect(await error.textContent()).toContain("/segments/0/confidence must be <= 1");
     expect(await crm.ui.getByTestId("crm-record").count()).toBe(1);
+
+    // Issue 10 §2: save the same transcript again, now to the standard-only CRM. The transcriber
+    // raises CreateInteraction with an fdc3.interaction and shows the fdc3.transactionResult.
+    await transcriber.ui.getByTestId("save").click();
+    await chooseSaveTarget(transcriber, "Standard CRM (new window) · Create Interaction");
+    await waitForText("Standard CRM result", saveResult, (t) => t === "Standard CRM: Created", 30_000);
+    expect(await saveResult.getAttribute("data-intent")).toBe("CreateInteraction");
+    expect(await saveResult.getAttribute("data-app-id")).toBe("standard-crm");
+    expect(await transcriber.ui.locator(".save-message").textContent()).toMatch(/^Saved interaction STD-\d{6} in Standard CRM$/);
+    const std = await appWindow(page, "standard-crm");
+    const interactionCard = std.ui.getByTestId("crm-record").first();
+    const description = await waitForText("Standard CRM record", interactionCard.getByTestId("crm-record-text"));
+    expect(description).toContain(finalText);
+    expect(await interactionCard.getByTestId("crm-record-participants").textContent()).toContain("Jane Doe");
+    const interaction = JSON.parse((await interactionCard.getByTestId("crm-record-json").textContent())!);
+    const interactionChecked = validateContext(interaction);
+    expect(interactionChecked.valid ? "valid" : interactionChecked.error).toBe("valid");
+    expect(interaction).toMatchObject({ type: "fdc3.interaction", interactionType: "Call", id: { Callscribe: stored.id.transcriptId }, origin: "Callscribe" });
+    if (stored.timeRange?.startTime) expect(interaction.timeRange.startTime).toBe(stored.timeRange.startTime);
+    await page.screenshot({ path: resolve(shots, "flow-standard-crm.png") });
   });
 });

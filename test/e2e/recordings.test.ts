@@ -26,7 +26,7 @@ import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { startRecordingsServer, type RecordingsServer } from "../support/recordings-server";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, resolverOptions, waitFor, waitForText } from "./support/desktop";
+import { appWindow, chooseSaveTarget, collectConsole, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
 import { CORPUS_DIR, requireFile } from "./support/paths";
 
 /** Real read speech (Debian pocketsphinx-testdata, LibriVox, public domain), 16 kHz mono PCM16 WAV. */
@@ -146,13 +146,11 @@ describe("Recordings panel, end to end", () => {
     expect(rowText).toContain("Jane Doe");
     expect(await transcriber.ui.getByTestId("recordings-error").count()).toBe(0);
 
-    // Send: SaveTranscript goes to the desktop's resolver, which offers both CRMs.
+    // Send: the transcriber's "Save to…" chooser offers both SaveTranscript CRMs and the standard-only CRM.
     await row.getByTestId("recording-send").click();
-    const { appIds, labels } = await resolverOptions(page, 30_000);
-    expect([...appIds].sort()).toEqual(["acme-crm", "notes-crm"]);
-    expect(labels.some((l) => l.startsWith("Acme CRM"))).toBe(true);
-    expect(labels.some((l) => l.startsWith("Notes CRM"))).toBe(true);
-    await page.getByTestId("intent-resolver").getByRole("button", { name: "Acme CRM (new window)" }).click();
+    const { targets } = await saveChooserOptions(transcriber, 30_000);
+    expect(targets).toEqual(["acme-crm SaveTranscript", "notes-crm SaveTranscript", "standard-crm CreateInteraction"]);
+    await chooseSaveTarget(transcriber, "Acme CRM (new window) · Save Transcript");
 
     // Acme CRM (opened by the resolution) stores the stored transcript, valid against the schema.
     const crm = await appWindow(page, "acme-crm");

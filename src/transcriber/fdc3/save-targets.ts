@@ -21,14 +21,16 @@ export interface FoundApps {
   apps: ReadonlyArray<{ appId: string; instanceId?: string; title?: string }>;
 }
 
-/** One line of the chooser: an app and the intent it would get. */
+/** One line of the chooser: an app (a new window of it, or one of its open windows) and the intent it would get. */
 export interface SaveTarget {
-  /** Stable key for UI lists: `<intent>|<appId>`. */
+  /** Stable key for UI lists: `<intent>|<appId>|<instanceId or empty>`. */
   key: string;
   intent: SaveIntent;
   appId: string;
-  /** A running instance that listens for the intent; the intent goes to it (else a new window opens). */
+  /** An open window that listens for the intent; unset: a new window of the app. */
   instanceId?: string;
+  /** 1-based number of the open window among the app's open windows (labels), when there are several. */
+  windowNumber?: number;
   /** Display name (App Directory title), the appId when unknown. */
   title: string;
 }
@@ -40,33 +42,32 @@ export type SavePlan =
   | { kind: "choose"; targets: SaveTarget[] };
 
 /**
- * One target per app: SaveTranscript apps first, then CreateInteraction-only apps, each sorted by
- * title; an app's first listening instance, when it has one, is the one targeted.
+ * The chooser's lines, as the desktop's resolver offers them: per app, its open windows that
+ * listen for the intent, then a new window; SaveTranscript apps first, then CreateInteraction-only
+ * apps, each by title. An app that handles both is offered SaveTranscript only.
  * @param titles App Directory titles by appId (from `getAppMetadata`); apps without one show their id
  */
 export function saveTargets(saveTranscript: FoundApps | undefined, createInteraction: FoundApps | undefined, titles: Readonly<Record<string, string>> = {}): SaveTarget[] {
-  const byApp = new Map<string, SaveTarget>();
+  const byApp = new Map<string, { intent: SaveIntent; instances: string[]; title: string }>();
   const add = (intent: SaveIntent, found: FoundApps | undefined) => {
     for (const app of found?.apps ?? []) {
-      const existing = byApp.get(app.appId);
-      if (existing && existing.intent !== intent) continue; // handles both: keep SaveTranscript
-      if (existing) {
-        if (!existing.instanceId && app.instanceId) existing.instanceId = app.instanceId;
-        continue;
+      let entry = byApp.get(app.appId);
+      if (entry && entry.intent !== intent) continue; // handles both: keep SaveTranscript
+      if (!entry) {
+        entry = { intent, instances: [], title: titles[app.appId] ?? app.title ?? app.appId };
+        byApp.set(app.appId, entry);
       }
-      byApp.set(app.appId, {
-        key: `${intent}|${app.appId}`,
-        intent,
-        appId: app.appId,
-        ...(app.instanceId && { instanceId: app.instanceId }),
-        title: titles[app.appId] ?? app.title ?? app.appId,
-      });
+      if (app.instanceId && !entry.instances.includes(app.instanceId)) entry.instances.push(app.instanceId);
     }
   };
   add("SaveTranscript", saveTranscript);
   add("CreateInteraction", createInteraction);
-  const rank = (t: SaveTarget) => (t.intent === "SaveTranscript" ? 0 : 1);
-  return [...byApp.values()].sort((a, b) => rank(a) - rank(b) || a.title.localeCompare(b.title));
+  const rank = (intent: SaveIntent) => (intent === "SaveTranscript" ? 0 : 1);
+  const apps = [...byApp.entries()].sort(([, a], [, b]) => rank(a.intent) - rank(b.intent) || a.title.localeCompare(b.title));
+  return apps.flatMap(([appId, { intent, instances, title }]) => [
+    ...instances.map((instanceId, k) => ({ key: `${intent}|${appId}|${instanceId}`, intent, appId, instanceId, title, ...(instances.length > 1 && { windowNumber: k + 1 }) })),
+    { key: `${intent}|${appId}|`, intent, appId, title },
+  ]);
 }
 
 /** The plan for these targets (see the module comment). */
@@ -77,8 +78,9 @@ export function planSave(targets: readonly SaveTarget[]): SavePlan {
   return { kind: "choose", targets: [...targets] };
 }
 
-/** The chooser's label for a target, e.g. `Standard CRM — Create Interaction (open window)`. */
+/** The chooser's label for a target, e.g. `Acme CRM (the open window) · Save Transcript`, `Standard CRM (new window) · Create Interaction`. */
 export function targetLabel(t: SaveTarget): string {
   const intent = t.intent === "SaveTranscript" ? "Save Transcript" : "Create Interaction";
-  return `${t.title} — ${intent}${t.instanceId ? " (open window)" : " (new window)"}`;
+  const where = !t.instanceId ? "new window" : t.windowNumber ? `open window ${t.windowNumber}` : "the open window";
+  return `${t.title} (${where}) · ${intent}`;
 }

@@ -112,3 +112,24 @@ export async function navigateFrame(app: AppHandle, url?: string): Promise<void>
 export function waitForFdc3(app: AppHandle): Promise<unknown> {
   return waitFor(`window.fdc3 in ${app.appId}`, () => app.frame.evaluate(() => typeof (window as unknown as { fdc3?: unknown }).fdc3 === "object"), (ok) => ok);
 }
+
+/**
+ * The transcriber's "Save to…" chooser (issue 10 §2: shown when SaveTranscript CRMs and
+ * standard-only CreateInteraction CRMs are both in the desktop): its options' labels and targets.
+ */
+export async function saveChooserOptions(transcriber: AppHandle, timeoutMs = 20_000): Promise<{ labels: string[]; targets: string[] }> {
+  const dialog = transcriber.ui.getByTestId("save-chooser");
+  await dialog.waitFor({ state: "visible", timeout: timeoutMs });
+  const options = dialog.getByTestId("save-target");
+  const labels = (await options.allTextContents()).map((t) => t.trim());
+  const targets = await options.evaluateAll((els) => els.map((e) => `${e.getAttribute("data-app-id")} ${e.getAttribute("data-intent")}`));
+  return { labels, targets };
+}
+
+/** Click the chooser's option with this label (e.g. `Notes CRM (new window) · Save Transcript`). */
+export async function chooseSaveTarget(transcriber: AppHandle, label: string, timeoutMs = 20_000): Promise<void> {
+  const dialog = transcriber.ui.getByTestId("save-chooser");
+  await dialog.waitFor({ state: "visible", timeout: timeoutMs });
+  await dialog.getByRole("button", { name: label, exact: true }).click();
+  await dialog.waitFor({ state: "detached", timeout: timeoutMs });
+}
