@@ -21,7 +21,7 @@ import { APP_DIRECTORY, validateContext } from "../../src/contracts";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, waitFor, type AppHandle } from "./support/desktop";
+import { appWindow, collectConsole, launchApp, launchAppWindow, waitFor, type AppHandle } from "./support/desktop";
 import { findIntentFrom, raiseFrom, type RaiseOutcome } from "./support/fdc3-probe";
 import { invalidSample, validSample } from "./support/fdc3-samples";
 import { buildMicWav } from "./support/mic-wav";
@@ -84,7 +84,7 @@ describe("FDC3 hygiene in the browser desktop agent", () => {
     for (const record of APP_DIRECTORY) {
       const listensFor = Object.entries(record.interop?.intents?.listensFor ?? {});
       if (listensFor.length === 0) continue;
-      const app: AppHandle = await launchApp(page, record.appId);
+      const app: AppHandle = await launchAppWindow(page, record.appId);
       for (const [intent, decl] of listensFor) {
         // Listened for: findIntent lists this running instance (the agent adds instances only on addIntentListener).
         for (const type of decl.contexts) {

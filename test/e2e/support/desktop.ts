@@ -133,3 +133,15 @@ export async function chooseSaveTarget(transcriber: AppHandle, label: string, ti
   await dialog.getByRole("button", { name: label, exact: true }).click();
   await dialog.waitFor({ state: "detached", timeout: timeoutMs });
 }
+
+/**
+ * Click the launcher button for `appId` and wait until the host shows the window connected (for
+ * apps without the demo apps' `fdc3-status`, e.g. the transcriber; wait for its listeners separately).
+ */
+export async function launchAppWindow(page: Page, appId: string, timeoutMs = 20_000): Promise<AppHandle> {
+  const before = await page.locator(`iframe[data-app-id="${appId}"]`).count();
+  await page.getByTestId(`launch-${appId}`).click();
+  const app = await appWindow(page, appId, before, timeoutMs);
+  await waitForText(`${appId} connected (host side)`, app.chrome.getByTestId("app-state"), (t) => t === "connected", timeoutMs);
+  return app;
+}
