@@ -100,10 +100,10 @@ describe("FDC3 hygiene in the browser desktop agent", () => {
         // Valid contexts first (StartTranscription runs before StopTranscription, so the stop has something to stop).
         for (const type of decl.contexts) {
           const outcome = await raiseFrom(probe.frame, intent, validSample(type), target);
-          report.push(`${record.appId} ${intent} ${type} valid → ${describe_(outcome)}`);
-          expect(outcome.kind, `${record.appId} ${intent} ${type}: ${describe_(outcome)}`).not.toMatch(/timeout|rejected/);
+          report.push(`${record.appId} ${intent} ${type} valid → ${describeOutcome(outcome)}`);
+          expect(outcome.kind, `${record.appId} ${intent} ${type}: ${describeOutcome(outcome)}`).not.toMatch(/timeout|rejected/);
           const ok = matchesResultType(outcome, decl.resultType);
-          expect(ok || isRefusal(outcome), `${record.appId} ${intent} ${type}: neither ${decl.resultType ?? "void"} nor a Failed transactionResult: ${describe_(outcome)}`).toBe(true);
+          expect(ok || isRefusal(outcome), `${record.appId} ${intent} ${type}: neither ${decl.resultType ?? "void"} nor a Failed transactionResult: ${describeOutcome(outcome)}`).toBe(true);
           if (ok && !isRefusal(outcome)) handled += 1;
           if ("source" in outcome) expect(outcome.source).toEqual(target);
         }
@@ -112,8 +112,8 @@ describe("FDC3 hygiene in the browser desktop agent", () => {
           const bad = invalidSample(type);
           if (!bad) continue;
           const outcome = await raiseFrom(probe.frame, intent, bad, target);
-          report.push(`${record.appId} ${intent} ${type} invalid → ${describe_(outcome)}`);
-          expect(isRefusal(outcome), `${record.appId} ${intent} invalid ${type}: ${describe_(outcome)}`).toBe(true);
+          report.push(`${record.appId} ${intent} ${type} invalid → ${describeOutcome(outcome)}`);
+          expect(isRefusal(outcome), `${record.appId} ${intent} invalid ${type}: ${describeOutcome(outcome)}`).toBe(true);
         }
         // The declared resultType is what a handled intent really returns.
         expect(handled, `${record.appId} ${intent}: no valid context was handled (${decl.resultType ?? "void"})`).toBeGreaterThan(0);
@@ -144,7 +144,7 @@ describe("FDC3 hygiene in the browser desktop agent", () => {
   });
 });
 
-function describe_(o: RaiseOutcome): string {
+function describeOutcome(o: RaiseOutcome): string {
   switch (o.kind) {
     case "context":
       return `${o.context.type}${o.context.status ? ` ${o.context.status}` : ""}${o.context.message ? ` "${o.context.message}"` : ""} (${o.ms.toFixed(0)} ms)`;
