@@ -139,6 +139,27 @@ const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: 
       CREATE INDEX calls_library_pending_idx ON calls (updated_at) WHERE library_indexed_at IS NULL AND transcript IS NOT NULL;
     `,
   },
+  // Version 6 belongs to another change: the runner applies every version not yet recorded, so a gap is fine.
+  {
+    // Live status of calls (pipeline/events.ts, `GET /v1/calls/events`): every change of a call's
+    // status or reason NOTIFYs `callscribe_calls` with `{id, status, reason?, updatedAt}`, whichever
+    // process (server or worker-main.ts) made it. NOTIFY payloads are at most 8000 bytes: the
+    // reason is cut to 500 characters (the full one stays in the row, GET /v1/calls/:id).
+    version: 7,
+    sql: `
+      CREATE OR REPLACE FUNCTION callscribe_notify_call_status() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify('callscribe_calls', json_strip_nulls(json_build_object(
+          'id', NEW.call_id, 'status', NEW.status, 'reason', left(NEW.reason, 500),
+          'updatedAt', to_char(NEW.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text); RETURN NEW; END
+      $fn$;
+      CREATE TRIGGER calls_status_insert_notify AFTER INSERT ON calls
+        FOR EACH ROW EXECUTE FUNCTION callscribe_notify_call_status();
+      CREATE TRIGGER calls_status_update_notify AFTER UPDATE OF status, reason ON calls
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.reason IS DISTINCT FROM NEW.reason)
+        EXECUTE FUNCTION callscribe_notify_call_status();
+    `,
+  },
 ];
 
 async function encryptExistingMetadata(tx: Queryable, cipher: AtRestCipher | undefined): Promise<void> {
