@@ -2,6 +2,8 @@
  * Composition root of the transcriber app: the controller with the microphone (or a browser tab) and the speech
  * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI
  * (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
+ * Each finished live call and dictation, and each CRM's answer to saving one, goes to the
+ * transcript library through the outbox (`library/outbox.ts`).
  */
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
@@ -10,21 +12,26 @@ import { openMicrophone } from "./audio/microphone";
 import { openTabAudio } from "./audio/tab";
 import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
+import { recordCrmSave } from "./library/crm-saves";
+import { LibraryOutbox } from "./library/outbox";
 import { TranscriberController } from "./session/controller";
 import { fetchModelChoices } from "./session/models";
 import { requestServerToken } from "./session/server-token";
 import { App } from "./ui/App";
+import { LibraryStatus } from "./ui/LibraryStatus";
 import { RecordingsPanel } from "./ui/RecordingsPanel";
 
 const speechBaseUrl = location.origin;
 const agent = connectDesktopAgent();
+// Writes to the library take the transcriber's listen token (POST /v1/transcripts and …/saves).
+const libraryOutbox = LibraryOutbox.open({ target: { baseUrl: speechBaseUrl, token: () => requestServerToken() } });
 
 /** Raise SaveTranscript (live transcripts and finished recordings alike). */
 const saveTranscript = async (transcript: Transcript) => {
   const { agent: fdc3 } = await agent.catch((e: unknown) => {
     throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
   });
-  return saveTranscriptViaIntent(fdc3, transcript);
+  return saveTranscriptViaIntent(fdc3, transcript, (appId, result) => recordCrmSave(libraryOutbox, transcript, appId, result, (m) => controller.notice(m)));
 };
 
 const controller = new TranscriberController({
@@ -37,6 +44,15 @@ const controller = new TranscriberController({
   saveTranscript,
 });
 
+// Each finished live call and dictation (a new, non-empty transcript in the snapshot) goes to the library.
+let lastQueued: Transcript | undefined;
+controller.subscribe(() => {
+  const { transcript, transcriptEmpty } = controller.getSnapshot();
+  if (!transcript || transcriptEmpty || transcript === lastQueued) return;
+  lastQueued = transcript;
+  libraryOutbox.then((o) => o.addTranscript(transcript)).catch((e: unknown) => controller.notice(`transcript not queued for the library: ${e instanceof Error ? e.message : String(e)}`));
+});
+
 const wired = agent.then(async ({ agent: fdc3, route }) => {
   await wireTranscriber(fdc3, controller);
   return { route };
@@ -46,6 +62,7 @@ wired.catch(() => undefined); // shown by the UI
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <App controller={controller} agent={wired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
-    <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} />
+    <LibraryStatus outbox={libraryOutbox} />
+    <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} token={() => requestServerToken(window, 5_000, "library")} />
   </StrictMode>,
 );

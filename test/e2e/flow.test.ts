@@ -29,6 +29,7 @@ import { wordErrorRate } from "../../src/eval/wer";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
+import { attachLibrary, type TestLibrary } from "./support/library-server";
 import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText } from "./support/desktop";
 import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
@@ -38,6 +39,7 @@ const words = (text: string | null | undefined) => (text ?? "").trim().split(/\s
 
 let engine: PocketSphinxEngine;
 let server: FastifyInstance;
+let library: TestLibrary;
 let origin: string;
 let browser: Browser;
 let page: Page;
@@ -50,6 +52,7 @@ beforeAll(async () => {
   mic = buildMicWav();
   engine = createPocketSphinxEngine();
   server = buildServer({ engine, staticDir: inject("e2eDistDir"), apiKey: API_KEY, desktopSecret: DESKTOP_SECRET });
+  library = await attachLibrary(server);
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -61,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await library?.close();
   await engine?.close();
   if (mic) rmSync(mic.dir, { recursive: true, force: true });
 });

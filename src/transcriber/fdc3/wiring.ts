@@ -157,7 +157,12 @@ const FDC3_ERRORS: Record<string, string> = {
 /** Longest wait for the saving app's title once its result is in, ms (the title is a label, not the outcome). */
 const METADATA_WAIT_MS = 1_000;
 
-export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: Transcript): Promise<SaveOutcome> {
+export async function saveTranscriptViaIntent(
+  agent: DesktopAgent,
+  transcript: Transcript,
+  /** Called with the handler app and its valid `fdc3.transactionResult` (the library keeps it: `library/crm-saves.ts`). */
+  onResult?: (appId: string, result: Record<string, unknown>) => void,
+): Promise<SaveOutcome> {
   const checked = validateContext(transcript);
   if (!checked.valid) throw new Error(`not raising SaveTranscript: ${checked.error}`);
   let appId = "unknown app";
@@ -178,6 +183,7 @@ export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: T
     if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
     if (result.type !== "fdc3.transactionResult") throw new Error(`${appId} returned ${result.type}, expected fdc3.transactionResult`);
     const tr = result as unknown as { status: string; message?: string };
+    onResult?.(appId, result as unknown as Record<string, unknown>);
     return { appId, ...(appTitle && { appTitle }), status: tr.status, ...(tr.message && { message: tr.message }) };
   } catch (e) {
     const raw = errorText(e);
