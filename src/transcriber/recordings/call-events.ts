@@ -24,8 +24,8 @@ export interface CallEventsHandlers {
   /** A stream opened: read the list now. */
   onReady(): void;
   onEvent(e: CallStatusEvent): void;
-  /** `live` while a stream is open, else `reconnecting` with why. */
-  onState?(state: { state: "live" } | { state: "reconnecting"; reason: string }): void;
+  /** `live` while a stream is open, `reconnecting` with why, or `unavailable` (404: a server without recorded calls; not retried). */
+  onState?(state: { state: "live" } | { state: "reconnecting" | "unavailable"; reason: string }): void;
 }
 
 /**
@@ -37,7 +37,7 @@ export function subscribeCallEvents(options: RecordingsClientOptions, handlers: 
   let stopped = false;
   let delay = 1_000;
 
-  const once = async (): Promise<string> => {
+  const once = async (): Promise<string | { unavailable: string }> => {
     const res = await (options.fetchImpl ?? fetch)(`${options.baseUrl}/v1/calls/events`, {
       headers: { accept: "text/event-stream", ...(await authHeader(options)) },
       cache: "no-store",
@@ -45,6 +45,7 @@ export function subscribeCallEvents(options: RecordingsClientOptions, handlers: 
     });
     if (!res.ok || !res.body) {
       const body = (await res.json().catch(() => ({}))) as { err_msg?: string };
+      if (res.status === 404) return { unavailable: `the server at ${options.baseUrl} keeps no recorded calls (GET /v1/calls/events answered 404)` };
       return `the server answered ${res.status}${body.err_msg ? `: ${body.err_msg}` : ""}`;
     }
     delay = 1_000;
@@ -86,7 +87,12 @@ export function subscribeCallEvents(options: RecordingsClientOptions, handlers: 
     while (!stopped) {
       let why: string;
       try {
-        why = await once();
+        const end = await once();
+        if (typeof end !== "string") {
+          if (!stopped) handlers.onState?.({ state: "unavailable", reason: end.unavailable });
+          return;
+        }
+        why = end;
       } catch (e) {
         why = isNetworkError(e) ? unreachableMessage(options.baseUrl) : e instanceof Error ? e.message : String(e);
       }

@@ -24,7 +24,7 @@ export interface RecordingAnalysis {
 }
 
 /** The live feed's state. */
-export type FeedState = { state: "connecting" } | { state: "live" } | { state: "reconnecting"; reason: string };
+export type FeedState = { state: "connecting" } | { state: "live" } | { state: "reconnecting" | "unavailable"; reason: string };
 
 /** Options of {@link useRecordings}: the recordings client's, plus `save`. */
 export interface UseRecordingsOptions extends RecordingsClientOptions {

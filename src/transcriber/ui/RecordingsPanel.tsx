@@ -6,7 +6,7 @@
  * resolver lets the user pick the CRM).
  *
  * `data-testid`s: `recordings` (the list), `recordings-feed` (`data-state`: connecting, live,
- * reconnecting), `recording` (one row, `data-call-id`, `data-status`), `recording-status`,
+ * reconnecting, unavailable), `recording` (one row, `data-call-id`, `data-status`), `recording-status`,
  * `recording-summary`, `recording-sentiment`, `recording-send`, `recording-result`
  * (`data-status`: the transaction status, or `error`), `recordings-error`.
  */
@@ -43,6 +43,7 @@ export function sentimentText(s: NonNullable<RecordingAnalysis["sentiment"]>): s
 function feedText(f: FeedState): string {
   if (f.state === "live") return "live";
   if (f.state === "connecting") return "connecting…";
+  if (f.state === "unavailable") return "no live status";
   return `reconnecting (${f.reason})…`;
 }
 
