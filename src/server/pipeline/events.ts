@@ -81,8 +81,11 @@ export const callEventsRoutes: FastifyPluginAsync<CallEventsOptions> = async (ap
         unlisten = undefined;
         throw err;
       }));
-  app.addHook("onClose", async () => {
+  // Streams end before the server waits for its connections to close (preClose), LISTEN after.
+  app.addHook("preClose", async () => {
     for (const write of streams) write("");
+  });
+  app.addHook("onClose", async () => {
     if (unlisten) await (await unlisten.catch(() => async () => undefined))();
   });
 
