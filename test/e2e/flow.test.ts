@@ -71,7 +71,7 @@ afterAll(async () => {
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) {
-    // The recordings panel polls /v1/calls, which this server does not serve: leave its 404s out.
+    // Leave out the call's `/v1/calls/:id/live` 404 (no telephony stream: the microphone is used).
     console.log(`browser console:\n${consoleLines.filter((l) => !l.includes("/v1/calls") && !l.includes("status of 404")).slice(-80).join("\n")}`);
     const activity = await page?.getByTestId("activity").textContent().catch(() => "(none)");
     const windows = await page?.getByTestId("app-window").evaluateAll((ws) => ws.map((w) => `${w.getAttribute("data-app-id")}: ${w.querySelector("[data-testid=app-state]")?.textContent}`)).catch(() => []);
