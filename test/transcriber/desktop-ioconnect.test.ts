@@ -21,6 +21,7 @@ import { decodeWav } from "../../src/server/speech/audio/wav";
 import { float32ToInt16 } from "../../src/server/speech/audio/pcm";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { IOCONNECT_CONFIG, IOCONNECT_METHODS, ioConnectDesktop, type IoConnectApi, type IoConnectFactory } from "../../src/transcriber/desktops/ioconnect";
+import { browserDesktop } from "../../src/transcriber/desktops/port";
 import { openDesktop } from "../../src/transcriber/desktops/select";
 import { notifyingSave, sessionTitle, wireDesktop } from "../../src/transcriber/desktops/wiring";
 import { SaveCancelledError, TranscriberController, type SaveOutcome } from "../../src/transcriber/session/controller";
@@ -240,6 +241,25 @@ describe("io.Connect Desktop: notifications", () => {
     expect(await save(t)).toEqual(saved);
     await until(() => reported.length > 0, "the report");
     expect(reported).toEqual(["io.Connect notification failed: notifications are disabled"]);
+  });
+});
+
+describe("other desktops (the browser port)", () => {
+  it("adds nothing and reports nothing: no commands, no notification notices; the title is the document's", async () => {
+    const doc = { title: "Callscribe Transcriber" };
+    let focused = 0;
+    const port = browserDesktop(doc, { focus: () => void (focused += 1) });
+    expect(port.features).toEqual([]);
+    const notices: string[] = [];
+    const save = notifyingSave(port, async () => saved, (m) => notices.push(m));
+    const t: Transcript = { type: "fdc3.transcript", id: { transcriptId: "t-3" }, source: "dictation", language: "en", text: "hi", segments: [] };
+    expect(await save(t)).toEqual(saved);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(notices).toEqual([]);
+    await port.setTitle("● Dictating — Callscribe Transcriber");
+    expect(doc.title).toBe("● Dictating — Callscribe Transcriber");
+    await port.focus();
+    expect(focused).toBe(1);
   });
 });
 

@@ -39,7 +39,10 @@ export interface DesktopPort {
   readonly name: string;
   /** What this desktop adds beyond FDC3, for the UI (empty: nothing). */
   readonly features: readonly string[];
-  /** Raise a desktop notification. Never rejects: a failure is reported through the returned text (undefined: shown). */
+  /**
+   * Raise a desktop notification. Never rejects: resolves with why it failed, or undefined (shown,
+   * or the desktop has no notifications: the app's own screen shows the outcome anyway).
+   */
   notify(notification: TranscriptNotification): Promise<string | undefined>;
   /** Offer the commands to other apps; resolves with a function that withdraws them. */
   registerCommands(commands: DesktopCommands): Promise<() => void>;
@@ -59,7 +62,7 @@ export function browserDesktop(doc: Pick<Document, "title"> = document, win: Pic
   return {
     name: "browser",
     features: [],
-    notify: async () => "this desktop has no notifications",
+    notify: async () => undefined,
     registerCommands: async () => () => undefined,
     currentTitle: () => doc.title,
     setTitle: async (title) => {
