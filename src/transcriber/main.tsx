@@ -1,13 +1,16 @@
 /**
  * Composition root of the transcriber app: the controller with the microphone (or a browser tab) and the speech
- * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI
- * (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
+ * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, the desktop port
+ * (io.Connect Desktop's notifications, interop methods and window title; nothing extra elsewhere),
+ * and the React UI (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
  */
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
 import { openTabAudio } from "./audio/tab";
+import { openDesktop } from "./desktops/select";
+import { notifyingSave, wireDesktop } from "./desktops/wiring";
 import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
 import { TranscriberController } from "./session/controller";
@@ -17,15 +20,22 @@ import { App } from "./ui/App";
 import { RecordingsPanel } from "./ui/RecordingsPanel";
 
 const speechBaseUrl = location.origin;
-const agent = connectDesktopAgent();
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+// Inside io.Connect this starts @interopio/desktop, which its FDC3 library needs first.
+const desktop = openDesktop();
+const agent = connectDesktopAgent({ ioConnectReady: desktop });
 
-/** Raise SaveTranscript (live transcripts and finished recordings alike). */
-const saveTranscript = async (transcript: Transcript) => {
-  const { agent: fdc3 } = await agent.catch((e: unknown) => {
-    throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
-  });
-  return saveTranscriptViaIntent(fdc3, transcript);
-};
+/** Raise SaveTranscript (live transcripts and finished recordings alike); each outcome is a desktop notification. */
+const saveTranscript = notifyingSave(
+  { notify: (n) => desktop.then((port) => port.notify(n), (e: unknown) => `no desktop notifications: ${errorText(e)}`) },
+  async (transcript: Transcript) => {
+    const { agent: fdc3 } = await agent.catch((e: unknown) => {
+      throw new Error(`no desktop agent to raise SaveTranscript: ${errorText(e)}`);
+    });
+    return saveTranscriptViaIntent(fdc3, transcript);
+  },
+  (message) => controller.notice(message),
+);
 
 const controller = new TranscriberController({
   speechBaseUrl,
@@ -42,10 +52,15 @@ const wired = agent.then(async ({ agent: fdc3, route }) => {
   return { route };
 });
 wired.catch(() => undefined); // shown by the UI
+const desktopWired = desktop.then(async (port) => {
+  await wireDesktop(port, controller);
+  return { name: port.name, features: port.features };
+});
+desktopWired.catch(() => undefined); // shown by the UI
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <App controller={controller} agent={wired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
+    <App controller={controller} agent={wired} desktop={desktopWired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
     <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} />
   </StrictMode>,
 );
