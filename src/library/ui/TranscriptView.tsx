@@ -6,7 +6,7 @@
  *
  * Playback contract: with `playback`, the word with `start ≤ time < end` (`playback/clock.ts`)
  * gets class `current` and `aria-current="true"`, and clicking a word calls `seek(word.start)`;
- * `player` is drawn at the top.
+ * `player` is drawn under the header.
  */
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { Transcript, TranscriptSegment, TranscriptWord } from "../../contracts";
@@ -35,7 +35,7 @@ export interface SaveOutcomeView {
 export interface TranscriptViewProps {
   entry: LibraryEntry;
   playback?: Playback;
-  /** Drawn at the top (the audio player of a recorded call). */
+  /** Drawn under the header (the audio player of a recorded call). */
   player?: ReactNode;
   /** Raise SaveTranscript; resolves with the CRM's answer, rejects with a readable Error. Absent: no button. */
   onSaveTranscript?: (t: Transcript) => Promise<SaveOutcomeView>;
@@ -73,7 +73,6 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
 
   return (
     <article className={`lib-transcript${playback ? " playable" : ""}`} aria-label="Transcript" data-id={entry.id} data-transcript-id={t.id.transcriptId}>
-      {player && <div className="lib-player">{player}</div>}
       <header className="lib-transcript-head">
         {onBack && (
           <button type="button" onClick={onBack}>
@@ -114,6 +113,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
           </p>
         )}
       </header>
+      {player && <div className="lib-player">{player}</div>}
 
       <section aria-label="Analysis" className="lib-analysis">
         {t.summary && (
