@@ -94,9 +94,11 @@ afterEach((ctx) => {
   if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) console.log(`browser console:\n${consoleLines.slice(-80).join("\n")}`);
 });
 
-/** What the page shows at one moment: the audio clock and the highlighted word(s). */
+/** What the page shows at one moment: the audio clock, the time the view last drew, and the highlighted word(s). */
 interface Sample {
   t: number;
+  /** The playback time the view rendered with (`data-playback-time`); NaN before playback. */
+  drawn: number;
   paused: boolean;
   current: { start: number; end: number; word: string }[];
 }
@@ -105,7 +107,8 @@ const sample = (lib: AppHandle): Promise<Sample> =>
   lib.frame.evaluate(() => {
     const audio = document.querySelector<HTMLAudioElement>("audio[data-testid=call-audio]")!;
     const current = [...document.querySelectorAll<HTMLElement>('.word[aria-current="true"]')].map((e) => ({ start: Number(e.dataset.start), end: Number(e.dataset.end), word: e.textContent ?? "", cls: e.className }));
-    return { t: audio.currentTime, paused: audio.paused, current: current.filter((c) => c.cls.split(" ").includes("current")).map(({ start, end, word }) => ({ start, end, word })) };
+    const drawn = Number(document.querySelector<HTMLElement>("article.lib-transcript")?.dataset.playbackTime ?? Number.NaN);
+    return { t: audio.currentTime, drawn, paused: audio.paused, current: current.filter((c) => c.cls.split(" ").includes("current")).map(({ start, end, word }) => ({ start, end, word })) };
   });
 
 describe("Library playback, end to end", () => {
@@ -150,8 +153,14 @@ describe("Library playback, end to end", () => {
 
     // Press play on the player's own control (left end of Chromium's native audio controls).
     const box = (await audio.boundingBox())!;
-    await audio.click({ position: { x: 18, y: box.height / 2 } });
-    await waitFor("audio playing", () => sample(lib), (s) => !s.paused && s.t > 0, 5_000, 50);
+    await audio.click({ position: { x: 26, y: box.height / 2 } });
+    const started = await waitFor("audio playing", () => sample(lib), (s) => !s.paused && s.t > 0, 3_000, 50).catch(() => undefined);
+    if (!started) {
+      // The native control's layout is Chromium's, not ours: if the click missed its play button, start it as the button does.
+      console.warn("the click on the native play control did not start playback; calling play()");
+      await lib.frame.evaluate(() => document.querySelector<HTMLAudioElement>("audio[data-testid=call-audio]")!.play());
+      await waitFor("audio playing", () => sample(lib), (s) => !s.paused && s.t > 0, 5_000, 50);
+    }
 
     // The highlighted word follows the audio clock: sampled for 3 s of playback.
     const samples: Sample[] = [];
@@ -162,11 +171,13 @@ describe("Library playback, end to end", () => {
     }
     const highlighted = samples.filter((s) => s.current.length > 0);
     for (const s of samples) expect(s.current.length, JSON.stringify(s)).toBeLessThanOrEqual(1);
-    // Each highlighted word is the one being said, within a frame or two of the clock read with it.
-    for (const s of highlighted) {
-      const w = s.current[0];
-      expect(w.start - 0.1, JSON.stringify(s)).toBeLessThanOrEqual(s.t);
-      expect(s.t, JSON.stringify(s)).toBeLessThan(w.end + 0.1);
+    // Each highlighted word is the one being said at the time the view drew (exactly), and the view
+    // keeps up with the audio clock (a loaded 2-core machine can delay frames: 0.3 s allowed).
+    for (const s of samples) {
+      expect(Math.abs(s.t - s.drawn), JSON.stringify(s)).toBeLessThan(0.3);
+      const said = words.filter((w) => w.start <= s.drawn && s.drawn < w.end);
+      if (said.length === 0) expect(s.current, JSON.stringify(s)).toEqual([]);
+      else expect(s.current[0]?.start, JSON.stringify(s)).toBe(said.at(-1)!.start);
     }
     const seen = [...new Set(highlighted.map((s) => s.current[0].start))];
     expect(seen.length, JSON.stringify(highlighted.map((s) => [s.t.toFixed(2), s.current[0].word]))).toBeGreaterThanOrEqual(3);
@@ -183,7 +194,7 @@ describe("Library playback, end to end", () => {
     const target = later[Math.floor(later.length / 2)];
     const targetSpan = view.locator(`.word[data-start="${target.start}"]`).first();
     await targetSpan.click();
-    const after = await waitFor("seek to the clicked word", () => sample(lib), (s) => s.current[0]?.start === target.start && !s.paused, 2_000, 15);
+    const after = await waitFor("seek to the clicked word", () => sample(lib), (s) => s.current[0]?.start === target.start && !s.paused, 5_000, 15);
     expect(after.t).toBeGreaterThanOrEqual(target.start - 0.01);
     expect(after.t).toBeLessThan(target.end + 0.1);
     expect(after.t - before).toBeGreaterThan(1);
@@ -191,11 +202,18 @@ describe("Library playback, end to end", () => {
     expect(await targetSpan.evaluate((e) => e.classList.contains("current"))).toBe(true);
     // It keeps playing from there: later words follow.
     await waitFor("a word after the clicked one", () => sample(lib), (s) => (s.current[0]?.start ?? -1) > target.start || s.t > target.end + 0.5, 5_000, 40);
-    // For the screenshot: click the word again and hold the audio there (a word lasts a fraction of a second).
-    await targetSpan.click();
-    await lib.frame.evaluate(() => document.querySelector<HTMLAudioElement>("audio[data-testid=call-audio]")!.pause());
+    // For the screenshot: click the word again and hold the audio there at once (a word lasts a
+    // fraction of a second); the pointer rests on it as after a user's click.
+    await targetSpan.hover();
+    await targetSpan.evaluate((span) => {
+      (span as HTMLElement).click();
+      document.querySelector<HTMLAudioElement>("audio[data-testid=call-audio]")!.pause();
+    });
+    await waitFor("view drawn at the held position", () => sample(lib), (s) => s.paused && Math.abs(s.drawn - s.t) < 0.01, 3_000, 20);
     const held = await sample(lib);
     expect(held.current[0]?.start, JSON.stringify(held)).toBe(target.start);
+    // Visibly highlighted (the pointer still rests on it: hover must not hide the highlight).
+    expect(await targetSpan.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe("rgb(255, 229, 138)");
     await page.screenshot({ path: resolve(shots, "library-playback-seek.png") });
 
     // Retention deletes the audio: the transcript stays, its player says the audio is gone.

@@ -72,7 +72,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
   };
 
   return (
-    <article className={`lib-transcript${playback ? " playable" : ""}`} aria-label="Transcript" data-id={entry.id} data-transcript-id={t.id.transcriptId}>
+    <article className={`lib-transcript${playback ? " playable" : ""}`} aria-label="Transcript" data-id={entry.id} data-playback-time={playback && Number.isFinite(playback.time) ? playback.time : undefined} data-transcript-id={t.id.transcriptId}>
       <header className="lib-transcript-head">
         {onBack && (
           <button type="button" onClick={onBack}>
