@@ -5,6 +5,8 @@
  *   calls once the pipeline marks them done, live calls once the hub stores their outcome. Reading
  *   the calls table (rather than hooks in the pipeline and the hub) is what survives a crash
  *   between "call done" and "indexed": the next sweep takes it, in whatever process runs one.
+ * - with `calls`, `GET /v1/transcripts/:id/audio` plays a recorded call's audio while it is
+ *   retained (`audio.ts`), and `GET /v1/transcripts/:id` says whether it can.
  * - hourly, when `retentionDays` is set (CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS), transcripts whose
  *   call started longer ago are deleted.
  */
@@ -13,7 +15,9 @@ import type { CallRepository } from "../store/calls";
 import { createAtRestCipher } from "../store/crypto";
 import type { Database } from "../store/database";
 import { libraryRoutes } from "./routes";
-import { participantHmacKey, TranscriptLibrary } from "./store";
+import { SealedFileReader } from "../store/sealed-file";
+import { audioAvailability, audioRoutes, type AudioAvailability } from "./audio";
+import { participantHmacKey, TranscriptLibrary, type LibraryEntry } from "./store";
 
 /** Options of {@link startLibrary}. */
 export interface LibraryServiceOptions {
@@ -77,7 +81,16 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
       // Before a read, take what finished since the last sweep, waiting at most 2 s (a backlog, e.g.
       // the first start after an upgrade, goes on in the background).
       const beforeRead = () => (Date.now() - lastSync > 1000 ? Promise.race([quietSync(), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve());
-      app.register(libraryRoutes, { library, beforeRead });
+      if (!calls) return void app.register(libraryRoutes, { library, beforeRead });
+      // Recorded calls' audio: playable while retained (audio.ts).
+      const audioOf = async (entry: LibraryEntry): Promise<AudioAvailability> => {
+        const where = await audioAvailability(calls, entry);
+        delete where.path; // where the file lies stays on the server
+        delete where.callId;
+        return where;
+      };
+      app.register(libraryRoutes, { library, beforeRead, audioOf });
+      app.register(audioRoutes, { library, calls, reader: new SealedFileReader(opts.encryptionKey) });
     },
     stop() {
       for (const t of timers) clearInterval(t);

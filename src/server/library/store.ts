@@ -28,6 +28,7 @@ import type { Transcript } from "../../contracts";
 import type { AtRestCipher } from "../store/crypto";
 import type { Queryable } from "../store/database";
 import type { Analysis } from "../store/model";
+import type { AudioAvailability } from "./audio";
 
 /** Where a transcript came from (`fdc3.transcript` `source`). */
 export type LibrarySource = "call" | "dictation" | "recording";
@@ -63,6 +64,8 @@ export interface LibraryEntry {
   saves: CrmSave[];
   /** The `fdc3.transcript` with its analysis fields. */
   transcript: Transcript;
+  /** Whether its recorded audio can be played (`GET /v1/transcripts/:id` only; see `audio.ts`). */
+  audio?: AudioAvailability;
 }
 
 /** Filters and paging of {@link TranscriptLibrary.search}. */
@@ -281,6 +284,13 @@ export class TranscriptLibrary {
       saves: (r.saves as StoredSave[]).map((s) => this.openSave(r.id as string, s)),
       transcript,
     };
+  }
+
+  /** Where one transcript came from (without decrypting it); undefined when unknown. */
+  async originOf(id: string): Promise<{ source: LibrarySource; callId?: string } | undefined> {
+    const { rows } = await this.db.query("SELECT source, call_id FROM transcripts WHERE id = $1", [id]);
+    const r = rows[0];
+    return r ? { source: r.source as LibrarySource, ...(r.call_id != null && { callId: r.call_id as string }) } : undefined;
   }
 
   /** Delete one transcript; false when unknown. */
