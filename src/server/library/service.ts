@@ -5,6 +5,8 @@
  *   calls once the pipeline marks them done, live calls once the hub stores their outcome. Reading
  *   the calls table (rather than hooks in the pipeline and the hub) is what survives a crash
  *   between "call done" and "indexed": the next sweep takes it, in whatever process runs one.
+ * - once at start, the dashboard columns of transcripts stored before migration 6 are filled
+ *   (`backfillDashboard`); the dashboard waits for it up to 5 s (a large backlog goes on behind).
  * - hourly, when `retentionDays` is set (CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS), transcripts whose
  *   call started longer ago are deleted.
  */
@@ -12,6 +14,7 @@ import type { FastifyInstance } from "fastify";
 import type { CallRepository } from "../store/calls";
 import { createAtRestCipher } from "../store/crypto";
 import type { Database } from "../store/database";
+import { dashboardRoutes } from "./dashboard";
 import { libraryRoutes } from "./routes";
 import { participantHmacKey, TranscriptLibrary } from "./store";
 
@@ -70,6 +73,10 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
     void sweep();
   }
   for (const t of timers) t.unref();
+  // Transcripts stored before migration 6 get their dashboard columns (the values are in the sealed transcripts).
+  const backfilled = (async () => {
+    while ((await library.backfillDashboard(200)) > 0);
+  })().catch((err: Error) => opts.log?.warn({ err: err.message }, "library: filling the dashboard columns failed"));
   return {
     library,
     sync,
@@ -78,6 +85,7 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
       // the first start after an upgrade, goes on in the background).
       const beforeRead = () => (Date.now() - lastSync > 1000 ? Promise.race([quietSync(), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve());
       app.register(libraryRoutes, { library, beforeRead });
+      app.register(dashboardRoutes, { db: opts.db, library, beforeRead: () => Promise.all([beforeRead(), Promise.race([backfilled, new Promise((r) => setTimeout(r, 5000).unref())])]) });
     },
     stop() {
       for (const t of timers) clearInterval(t);
