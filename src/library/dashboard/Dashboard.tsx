@@ -133,7 +133,7 @@ function Report({ report: r }: { report: DashboardReport }) {
               </table>
             </details>
           </Panel>
-          <Panel title="Talk time per day (minutes)">
+          <Panel title="Talk time per day">
             <TalkTimeChart days={r.days} />
           </Panel>
           <Panel title="Sentiment">

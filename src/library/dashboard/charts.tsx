@@ -36,18 +36,20 @@ export function CallsPerDayChart({ days }: { days: DashboardDay[] }) {
   );
 }
 
-/** Talk time per day, minutes. */
+/** Talk time per day: in seconds while every day has under two minutes, else in minutes. */
 export function TalkTimeChart({ days }: { days: DashboardDay[] }) {
-  const data = days.map((d) => ({ day: shortDay(d.day), minutes: Math.round((d.talkSec / 60) * 100) / 100 }));
+  const minutes = days.some((d) => d.talkSec >= 120);
+  const unit = minutes ? "min" : "s";
+  const data = days.map((d) => ({ day: shortDay(d.day), talk: minutes ? Math.round((d.talkSec / 60) * 10) / 10 : Math.round(d.talkSec * 10) / 10 }));
   return (
     <div className="dash-chart" aria-hidden="true">
       <ResponsiveContainer width="100%" height={HEIGHT}>
         <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="day" fontSize={11} minTickGap={8} />
-          <YAxis fontSize={11} />
-          <Tooltip formatter={(v) => [`${v} min`, "Talk time"]} />
-          <Bar dataKey="minutes" name="Talk time (min)" fill="#3b6ea5" isAnimationActive={false} />
+          <YAxis fontSize={11} unit={unit === "s" ? " s" : " min"} width={70} />
+          <Tooltip formatter={(v) => [`${v} ${unit}`, "Talk time"]} />
+          <Bar dataKey="talk" name={`Talk time (${unit})`} fill="#3b6ea5" isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
     </div>
