@@ -250,11 +250,13 @@ describe("Library Dashboard, end to end", () => {
     expect(await lib.ui.locator(".recharts-wrapper").count()).toBeGreaterThanOrEqual(6);
     expect(await lib.ui.getByRole("region", { name: "Calls per day, by source" }).locator(".recharts-bar-rectangle").count()).toBeGreaterThan(0);
     // For the screenshot only: the Library's window across the desktop and as tall as its page, so the whole dashboard shows.
-    const height = await lib.frame.evaluate(() => document.documentElement.scrollHeight);
-    const shot = await page.addStyleTag({ content: `.windows { grid-template-columns: 1fr !important; } .app-window iframe { height: ${height + 20}px; }` });
+    const wide = await page.addStyleTag({ content: ".windows { grid-template-columns: 1fr !important; }" });
     await waitFor("Library window widened", () => lib.frame.evaluate(() => window.innerWidth), (w) => w > 1000);
+    const height = await lib.frame.evaluate(() => document.documentElement.scrollHeight);
+    const tall = await page.addStyleTag({ content: `.app-window iframe { flex: none !important; height: ${height + 20}px !important; }` });
+    await waitFor("Library window as tall as its page", () => lib.frame.evaluate(() => window.innerHeight), (h) => h >= height);
     await page.screenshot({ path: resolve(shots, "dashboard.png"), fullPage: true });
-    await shot.evaluate((el) => (el as Element).remove());
+    for (const tag of [tall, wide]) await tag.evaluate((el) => (el as Element).remove());
 
     // Last 7 days: fewer.
     await lib.ui.getByRole("button", { name: "Last 7 days" }).click();
