@@ -1,7 +1,8 @@
 /**
  * Composition root of the transcriber app: the controller with the microphone (or a browser tab) and the speech
- * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, and the React UI
- * (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
+ * server (same origin, `/v1/listen`), the desktop agent and its intent handlers, the desktop port
+ * (io.Connect Desktop's notifications, interop methods and window title; nothing extra elsewhere),
+ * and the React UI (the live transcriber, and the Recordings panel of finished recorded calls from `/v1/calls`).
  * Each finished live call and dictation, and each CRM's answer to saving one, goes to the
  * transcript library through the outbox (`library/outbox.ts`).
  */
@@ -10,6 +11,8 @@ import { createRoot } from "react-dom/client";
 import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
 import { openTabAudio } from "./audio/tab";
+import { openDesktop } from "./desktops/select";
+import { notifyingSave, wireDesktop } from "./desktops/wiring";
 import { connectDesktopAgent } from "./fdc3/agent";
 import { saveTranscriptViaIntent, wireTranscriber } from "./fdc3/wiring";
 import { recordCrmSave } from "./library/crm-saves";
@@ -22,17 +25,24 @@ import { LibraryStatus } from "./ui/LibraryStatus";
 import { RecordingsPanel } from "./ui/RecordingsPanel";
 
 const speechBaseUrl = location.origin;
-const agent = connectDesktopAgent();
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+// Inside io.Connect this starts @interopio/desktop, which its FDC3 library needs first.
+const desktop = openDesktop();
+const agent = connectDesktopAgent({ ioConnectReady: desktop });
 // Writes to the library take the transcriber's listen token (POST /v1/transcripts and …/saves).
 const libraryOutbox = LibraryOutbox.open({ target: { baseUrl: speechBaseUrl, token: () => requestServerToken() } });
 
-/** Raise SaveTranscript (live transcripts and finished recordings alike). */
-const saveTranscript = async (transcript: Transcript) => {
-  const { agent: fdc3 } = await agent.catch((e: unknown) => {
-    throw new Error(`no desktop agent to raise SaveTranscript: ${e instanceof Error ? e.message : String(e)}`);
-  });
-  return saveTranscriptViaIntent(fdc3, transcript, (appId, result) => recordCrmSave(libraryOutbox, transcript, appId, result, (m) => controller.notice(m)));
-};
+/** Raise SaveTranscript (live transcripts and finished recordings alike); each outcome is a desktop notification. */
+const saveTranscript = notifyingSave(
+  { notify: (n) => desktop.then((port) => port.notify(n), (e: unknown) => `no desktop notifications: ${errorText(e)}`) },
+  async (transcript: Transcript) => {
+    const { agent: fdc3 } = await agent.catch((e: unknown) => {
+      throw new Error(`no desktop agent to raise SaveTranscript: ${errorText(e)}`);
+    });
+    return saveTranscriptViaIntent(fdc3, transcript, (appId, result) => recordCrmSave(libraryOutbox, transcript, appId, result, (m) => controller.notice(m)));
+  },
+  (message) => controller.notice(message),
+);
 
 const controller = new TranscriberController({
   speechBaseUrl,
@@ -58,10 +68,15 @@ const wired = agent.then(async ({ agent: fdc3, route }) => {
   return { route };
 });
 wired.catch(() => undefined); // shown by the UI
+const desktopWired = desktop.then(async (port) => {
+  await wireDesktop(port, controller);
+  return { name: port.name, features: port.features };
+});
+desktopWired.catch(() => undefined); // shown by the UI
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <App controller={controller} agent={wired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
+    <App controller={controller} agent={wired} desktop={desktopWired} models={requestServerToken().then((token) => fetchModelChoices(speechBaseUrl, fetch, token))} />
     <LibraryStatus outbox={libraryOutbox} />
     <RecordingsPanel baseUrl={speechBaseUrl} save={saveTranscript} token={() => requestServerToken(window, 5_000, "library")} />
   </StrictMode>,

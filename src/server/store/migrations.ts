@@ -139,7 +139,22 @@ const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: 
       CREATE INDEX calls_library_pending_idx ON calls (updated_at) WHERE library_indexed_at IS NULL AND transcript IS NOT NULL;
     `,
   },
-  // Version 6 belongs to another change: the runner applies every version not yet recorded, so a gap is fine.
+  {
+    // The library's dashboard (library/dashboard-store.ts): per transcript its talk seconds, its
+    // agent (the channel-0 speaker) and the agent's talk seconds, and keyed HMACs of its key phrases
+    // (counted in SQL, never stored in clear): library/dashboard-fields.ts. The values come from the
+    // sealed transcript, so the backfill of rows stored before needs the library's key: the library
+    // does it when it starts (`TranscriptLibrary.backfillDashboard`, rows with talk_sec NULL, indexed here).
+    // The dashboard walks transcripts_started_idx for the date range and calls_status_idx for failed calls.
+    version: 6,
+    sql: `
+      ALTER TABLE transcripts ADD COLUMN talk_sec double precision;
+      ALTER TABLE transcripts ADD COLUMN agent text;
+      ALTER TABLE transcripts ADD COLUMN agent_talk_sec double precision;
+      ALTER TABLE transcripts ADD COLUMN key_phrase_keys text[] NOT NULL DEFAULT '{}';
+      CREATE INDEX transcripts_dashboard_backfill_idx ON transcripts (started_at) WHERE talk_sec IS NULL;
+    `,
+  },
   {
     // Live status of calls (pipeline/events.ts, `GET /v1/calls/events`): every change of a call's
     // status or reason NOTIFYs `callscribe_calls` with `{id, status, reason?, updatedAt}`, whichever

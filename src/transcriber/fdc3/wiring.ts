@@ -11,9 +11,10 @@
  * rejection here. See {@link refusal}; switch it to `throw` once the agent reports errors.
  */
 import type { Channel, Context, DesktopAgent, IntentResult, Listener, PrivateChannel } from "@finos/fdc3";
-import { INTENTS, IntentName, assertContext, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
+import { IntentName, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
+import { sessionSubject, startRequestFor, stopTranscriptionFor } from "../session/commands";
 import { SaveCancelledError, type SaveOutcome, type TranscriberController } from "../session/controller";
-import { callEndsSession, contextMatchesSession, startRequestFromContext } from "../session/start-request";
+import { callEndsSession } from "../session/start-request";
 
 /** `fdc3.transactionResult` as sent for a refused intent. */
 export interface FailedResult {
@@ -51,13 +52,10 @@ export async function wireTranscriber(agent: DesktopAgent, controller: Transcrib
 
   const startHandler = async (context: Context): Promise<IntentResult> => {
     try {
-      const ctx = assertContext(context, INTENTS.StartTranscription.contexts);
-      const request = startRequestFromContext(ctx);
+      const { request, sameCall } = startRequestFor(controller, context);
       // The same call asked twice: hand back the channel already streaming it.
-      if (controller.active && live && request.callId && request.callId === controller.callId) return live.channel;
-      if (controller.active) {
-        throw new Error(`already transcribing ${controller.callId ? `call ${controller.callId}` : "a dictation"}; stop it first`);
-      }
+      if (sameCall && live) return live.channel;
+      if (controller.active) throw new Error(`already transcribing ${sessionSubject(controller)}; stop it first`);
       await closeLive();
       const channel = await agent.createPrivateChannel();
       const off = controller.onLiveTranscript((t) => {
@@ -80,17 +78,8 @@ export async function wireTranscriber(agent: DesktopAgent, controller: Transcrib
 
   const stopHandler = async (context: Context): Promise<IntentResult> => {
     try {
-      const ctx = assertContext(context, INTENTS.StopTranscription.contexts);
-      const snapshot = controller.getSnapshot();
-      if (!controller.active) {
-        // Already stopped (e.g. by the `ended` call on the user channel): answer with that transcript.
-        if (snapshot.transcript && contextMatchesSession(ctx, snapshot.transcript.id.callId)) return snapshot.transcript;
-        throw new Error("no transcription is running");
-      }
-      if (!contextMatchesSession(ctx, controller.callId)) {
-        throw new Error(`the running transcription is for ${controller.callId ? `call ${controller.callId}` : "a dictation"}, not this context`);
-      }
-      return await controller.stop();
+      // Already stopped (e.g. by the `ended` call on the user channel): answered with that transcript.
+      return await stopTranscriptionFor(controller, context);
     } catch (e) {
       const message = `StopTranscription refused: ${errorText(e)}`;
       controller.notice(message);
