@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, prepareDataDir, type ConfigFor } from "./confi
 import { crmRegistryFromConfig, type CrmRegistry } from "./crm/index";
 import { metricsObserver, metricsPlugin, pipelineMetrics } from "./observability/metrics";
 import { callsApiPlugin } from "./pipeline/api";
+import { callEventsRoutes } from "./pipeline/events";
 import { intakePlugin } from "./pipeline/intake";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline";
 import { chooseEngine } from "./speech/engines/choose";
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
   app.register(intakePlugin, { webhookSecret: pipelineConfig.webhookSecret, enqueue: (r, id) => pipeline!.enqueueRecording(r, id), backlog: () => pipeline!.backlog(), metrics: pipelineMetrics });
   // The server's request guard authenticates these routes (API key only, the default).
   app.register(callsApiPlugin, { getCall: (id) => calls.getCall(id), listCalls: (q) => calls.listCalls(q) });
+  // GET /v1/calls/events: each call's status as it changes (server-sent events, from PostgreSQL NOTIFY).
+  app.register(callEventsRoutes, { db: pipeline.db });
   const pbx = demoPbxOn && audiohook ? registerDemoPbx(app, { apiKey: audiohook.apiKey, clientSecret: audiohook.clientSecret, corpusRoot: config.demoPbx.corpusDir }) : undefined;
   app.register(metricsPlugin, { queueDepth: () => queue.depth(), backlog: () => pipeline!.backlog() });
   // The transcript library (library/): POST/GET/DELETE /v1/transcripts, search; takes finished calls from the calls table.

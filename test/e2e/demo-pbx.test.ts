@@ -27,6 +27,7 @@ import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { registerDemoPbx, type DemoPbx } from "../../src/server/telephony/demo-pbx/index";
 import { launchChromium } from "./support/chromium";
+import { attachLibrary, type TestLibrary } from "./support/library-server";
 import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
 import { REPO_ROOT } from "./support/paths";
 
@@ -38,6 +39,7 @@ let engine: PocketSphinxEngine;
 let server: FastifyInstance;
 let pbx: DemoPbx;
 let origin: string;
+let library: TestLibrary;
 let browser: Browser;
 let page: Page;
 let consoleLines: string[] = [];
@@ -56,6 +58,7 @@ beforeAll(async () => {
     audiohook: { apiKey: AUDIOHOOK_KEY, openCall: (start) => server.liveCalls.openCall(start) },
   });
   pbx = registerDemoPbx(server, { apiKey: AUDIOHOOK_KEY, corpusRoot: corpusDir() });
+  library = await attachLibrary(server);
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   bare = buildServer({ engine, staticDir: inject("e2eDistDir"), audiohook: { apiKey: AUDIOHOOK_KEY, openCall: (start) => bare.liveCalls.openCall(start) } });
@@ -74,6 +77,7 @@ afterAll(async () => {
   await pbx?.close();
   await server?.close();
   await bare?.close();
+  await library?.close();
   await engine?.close();
   rmSync(noCorpus, { recursive: true, force: true });
 });

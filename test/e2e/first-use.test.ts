@@ -6,7 +6,7 @@
  *   leaves no old error behind; the picker names the one open Acme window so a person can tell;
  * - the transcriber shows the transcript once; every page has a favicon and nothing is 404;
  * - hanging up before anyone spoke does not ask where to save an empty transcript;
- * - with the server gone, Dictate and Refresh say the server cannot be reached, and where.
+ * - with the server gone, Dictate and the Recordings panel say the server cannot be reached, and where.
  *
  * Screenshots of the transcriber and the resolver go to test-results/ (git-ignored).
  */
@@ -19,6 +19,7 @@ import type { Browser, Page } from "playwright-core";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
+import { attachLibrary, type TestLibrary } from "./support/library-server";
 import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText, type AppHandle } from "./support/desktop";
 import { buildMicWav } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
@@ -27,6 +28,7 @@ const SHOTS = resolve(REPO_ROOT, "test-results");
 
 let engine: PocketSphinxEngine;
 let server: FastifyInstance;
+let library: TestLibrary;
 let origin: string;
 let speechBrowser: Browser;
 let silentBrowser: Browser;
@@ -43,6 +45,7 @@ beforeAll(async () => {
   silentMic = buildMicWav([], { padSeconds: 4 });
   engine = createPocketSphinxEngine();
   server = buildServer({ engine, staticDir: inject("e2eDistDir") });
+  library = await attachLibrary(server);
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -54,6 +57,7 @@ afterAll(async () => {
   await speechBrowser?.close();
   await silentBrowser?.close();
   if (!serverClosed) await server?.close();
+  await library?.close();
   await engine?.close();
   for (const m of [speechMic, silentMic]) if (m) rmSync(m.dir, { recursive: true, force: true });
 });
@@ -144,9 +148,10 @@ describe("first use, as a new user tries it", () => {
     expect(icon.headers.get("content-type")).toContain("image/svg+xml");
     const ico = await fetch(`${origin}/favicon.ico`);
     expect([ico.status, ico.headers.get("content-type")]).toEqual([200, expect.stringContaining("image/svg+xml")]);
-    // (/v1/calls is 404 here: this server runs without the recorded-call pipeline; /v1/demo/pbx too:
-    // the demo PBX is off, and the softphone says so and leaves the audio to the transcriber's microphone.)
-    expect(failed.filter((f) => !f.includes("/v1/calls") && !f.includes("/v1/demo/pbx"))).toEqual([]);
+    // (/v1/demo/pbx is 404 here: the demo PBX is off, and the softphone says so and leaves the audio
+    // to the transcriber's microphone; so is the call's `GET /v1/calls/:id/live`, NO_LIVE_CALL: no
+    // telephony stream for it. The library and the calls API are served, as by `npm start`.)
+    expect(failed.filter((f) => !f.includes("/v1/demo/pbx") && !/\/v1\/calls\/[^/]+\/live\?/.test(f))).toEqual([]);
     await page.close();
   });
 
@@ -169,7 +174,7 @@ describe("first use, as a new user tries it", () => {
     await page.close();
   });
 
-  it("with the server down, Dictate and Refresh say the speech server cannot be reached, and at which address", async () => {
+  it("with the server down, Dictate and the Recordings panel say the speech server cannot be reached, and at which address", async () => {
     const page = await openDesktop(silentBrowser);
     await page.getByTestId("launch-transcriber").click();
     const transcriber = await appWindow(page, "transcriber");
@@ -181,13 +186,14 @@ describe("first use, as a new user tries it", () => {
     const error = await waitForText("dictate error", transcriber.ui.getByTestId("error"), (t) => t.length > 0, 30_000);
     expect(error).toContain(expected);
     expect(error).not.toContain("code 1000");
-    await transcriber.ui.getByTestId("recordings-refresh").click();
+    // The Recordings panel has no Refresh any more: its live feed says it is reconnecting, and why.
     const refresh = await waitFor(
-      "recordings error",
-      async () => (await transcriber.ui.getByTestId("recordings-error").textContent({ timeout: 1_000 })) ?? "",
+      "recordings feed reconnecting",
+      async () => (await transcriber.ui.getByTestId("recordings-feed").textContent({ timeout: 1_000 })) ?? "",
       (t) => t.includes(expected),
       30_000,
     );
+    expect(await transcriber.ui.getByTestId("recordings-feed").getAttribute("data-state")).toBe("reconnecting");
     expect(refresh).not.toContain("Failed to fetch");
     await page.screenshot({ path: resolve(SHOTS, "first-use-server-down.png") });
     await page.close();

@@ -30,6 +30,7 @@ import { wordErrorRate } from "../../src/eval/wer";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
+import { attachLibrary, type TestLibrary } from "./support/library-server";
 import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
 import { buildMicWav, MIC_CLIPS } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
@@ -39,6 +40,7 @@ const words = (text: string | null | undefined) => (text ?? "").trim().split(/\s
 
 let engine: PocketSphinxEngine;
 let server: FastifyInstance;
+let library: TestLibrary;
 let origin: string;
 let browser: Browser;
 let page: Page;
@@ -51,6 +53,7 @@ beforeAll(async () => {
   mic = buildMicWav();
   engine = createPocketSphinxEngine();
   server = buildServer({ engine, staticDir: inject("e2eDistDir"), apiKey: API_KEY, desktopSecret: DESKTOP_SECRET });
+  library = await attachLibrary(server);
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -62,13 +65,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await library?.close();
   await engine?.close();
   if (mic) rmSync(mic.dir, { recursive: true, force: true });
 });
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === "fail" || process.env.CALLSCRIBE_E2E_CONSOLE) {
-    // The recordings panel polls /v1/calls, which this server does not serve: leave its 404s out.
+    // Leave out the call's `/v1/calls/:id/live` 404 (no telephony stream: the microphone is used).
     console.log(`browser console:\n${consoleLines.filter((l) => !l.includes("/v1/calls") && !l.includes("status of 404")).slice(-80).join("\n")}`);
     const activity = await page?.getByTestId("activity").textContent().catch(() => "(none)");
     const windows = await page?.getByTestId("app-window").evaluateAll((ws) => ws.map((w) => `${w.getAttribute("data-app-id")}: ${w.querySelector("[data-testid=app-state]")?.textContent}`)).catch(() => []);

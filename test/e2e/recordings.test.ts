@@ -3,13 +3,14 @@
  * the recorded-call pipeline wired as `src/server/main.ts` wires it (intake + calls API, pg-boss
  * on embedded PGlite in a temp data dir, the real PocketSphinx engine):
  *
- *   a signed `recording-ready` webhook for a real corpus recording (served by a local recordings
- *   server on the allow-list) → the pipeline finishes the call → the transcriber's Recordings panel
- *   lists it → Send raises SaveTranscript → the desktop's resolver offers both CRMs, the user picks
+ *   the transcriber is open → a signed `recording-ready` webhook for a real corpus recording (served
+ *   by a local recordings server on the allow-list) → the Recordings panel shows the call and its
+ *   status as the pipeline moves it (server-sent events, no reload, no Refresh) until done, with the
+ *   summary and sentiment as text → Send raises SaveTranscript → the desktop's resolver offers both CRMs, the user picks
  *   Acme CRM → Acme CRM stores the stored transcript (valid `fdc3.transcript`) → the panel shows Created.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +21,8 @@ import { validateContext } from "../../src/contracts";
 import { buildServer } from "../../src/server/app";
 import { generateWebhookSecret, signWebhook } from "../../src/server/webhooks/signing";
 import { callsApiPlugin } from "../../src/server/pipeline/api";
+import { callEventsRoutes } from "../../src/server/pipeline/events";
+import { startLibrary, type LibraryService } from "../../src/server/library/service";
 import { loadConfig, prepareDataDir } from "../../src/server/config";
 import { intakePlugin, RECORDING_READY_PATH } from "../../src/server/pipeline/intake";
 import { startPipeline, type Pipeline } from "../../src/server/pipeline/pipeline";
@@ -27,7 +30,7 @@ import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/ser
 import { startRecordingsServer, type RecordingsServer } from "../support/recordings-server";
 import { launchChromium } from "./support/chromium";
 import { appWindow, chooseSaveTarget, collectConsole, saveChooserOptions, waitFor, waitForText } from "./support/desktop";
-import { CORPUS_DIR, requireFile } from "./support/paths";
+import { CORPUS_DIR, REPO_ROOT, requireFile } from "./support/paths";
 
 /** Real read speech (Debian pocketsphinx-testdata, LibriVox, public domain), 16 kHz mono PCM16 WAV. */
 const RECORDING = "debian_pocketsphinx/librivox/sense_and_sensibility_01_austen_64kb-0890.wav";
@@ -37,6 +40,7 @@ let secret: string;
 let engine: PocketSphinxEngine;
 let recordings: RecordingsServer;
 let pipeline: Pipeline;
+let library: LibraryService;
 let app: FastifyInstance;
 let origin: string;
 let browser: Browser;
@@ -68,6 +72,9 @@ beforeAll(async () => {
   // As src/server/main.ts: the intake webhook and the calls API on the same app, before listening.
   app.register(intakePlugin, { webhookSecret: config.webhookSecret, enqueue: (r, id) => pipeline.enqueueRecording(r, id) });
   app.register(callsApiPlugin, { getCall: (id) => pipeline.calls.getCall(id), listCalls: (q) => pipeline.calls.listCalls(q) });
+  app.register(callEventsRoutes, { db: pipeline.db });
+  library = startLibrary({ db: pipeline.db, encryptionKey: config.encryptionKey, calls: pipeline.calls, log: app.log });
+  library.register(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -79,6 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.close();
+  library?.stop();
   await pipeline?.stop(5_000);
   await engine?.close();
   await recordings?.close();
@@ -97,7 +105,19 @@ async function getCall(callId: string): Promise<any> {
 }
 
 describe("Recordings panel, end to end", () => {
-  it("lists a finished recorded call and sends its transcript to the CRM the user picks", async () => {
+  it("shows a recorded call's status live until done, with summary and sentiment as text, and sends its transcript to the CRM the user picks", async () => {
+    // The desktop, then the transcriber from the launcher, before the call exists.
+    await page.goto(`${origin}/`);
+    expect(new URL(page.url()).pathname).toBe("/desktop-agent/");
+    await page.getByTestId("launch-transcriber").click();
+    const transcriber = await appWindow(page, "transcriber");
+    await waitForText("transcriber window connected", transcriber.chrome.getByTestId("app-state"), (t) => t === "connected");
+    await waitForText("transcriber's FDC3 connection", transcriber.ui.getByTestId("desktop-agent"), (t) => t === "FDC3: web-connection");
+    await waitForText("recordings feed live", transcriber.ui.getByTestId("recordings-feed"), (t) => t === "live");
+    expect(await transcriber.ui.getByTestId("recordings-refresh").count()).toBe(0);
+    // Marks this document: a reload would drop it.
+    await transcriber.frame.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
     // A call recorder announces a finished recording with a signed webhook.
     const callId = `rec-e2e-${randomUUID()}`;
     const body = JSON.stringify({
@@ -116,6 +136,28 @@ describe("Recordings panel, end to end", () => {
     });
     expect(posted.status, await posted.clone().text()).toBe(202);
 
+    // The row appears and its status follows the pipeline, seen from the page every 50 ms.
+    const row = transcriber.ui.locator(`[data-testid="recording"][data-call-id="${callId}"]`);
+    const seen: string[] = [];
+    await waitFor(
+      "row status done",
+      async () => {
+        const st = (await row.getAttribute("data-status", { timeout: 500 }).catch(() => null)) ?? "";
+        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        return st;
+      },
+      (st) => st === "done" || st === "failed",
+      120_000,
+      50,
+    );
+    console.log(`recordings panel statuses seen: ${seen.join(" → ")}`);
+    expect(seen[seen.length - 1]).toBe("done");
+    // At least one status before done came live (the call took seconds to transcribe).
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.slice(0, -1).every((st) => ["queued", "downloading", "transcribing", "analyzing", "delivering"].includes(st))).toBe(true);
+    expect(await transcriber.frame.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(await row.getByTestId("recording-status").textContent()).toBe("done");
+
     // The pipeline downloads, decodes and transcribes it.
     const call = await waitFor(`call ${callId} finished`, () => getCall(callId), (c) => c.status === "done" || c.status === "failed", 120_000, 500);
     expect(call.status, JSON.stringify(call.stages)).toBe("done");
@@ -126,19 +168,16 @@ describe("Recordings panel, end to end", () => {
     // Real speech through a real recognizer: there are words to compare.
     expect(storedText.split(/\s+/).length).toBeGreaterThanOrEqual(3);
 
-    // The desktop, then the transcriber from the launcher.
-    await page.goto(`${origin}/`);
-    expect(new URL(page.url()).pathname).toBe("/desktop-agent/");
-    await page.getByTestId("launch-transcriber").click();
-    const transcriber = await appWindow(page, "transcriber");
-    await waitForText("transcriber window connected", transcriber.chrome.getByTestId("app-state"), (t) => t === "connected");
-    await waitForText("transcriber's FDC3 connection", transcriber.ui.getByTestId("desktop-agent"), (t) => t === "FDC3: web-connection");
-
-    // The Recordings panel lists the finished call (the call was done before the panel loaded;
-    // Refresh once more to exercise the control).
-    await transcriber.ui.getByTestId("recordings-refresh").click();
-    const row = transcriber.ui.locator(`[data-testid="recording"][data-call-id="${callId}"]`);
-    await row.waitFor({ state: "visible", timeout: 20_000 });
+    // Summary and sentiment as text (the stored analysis), not JSON.
+    const summary = await waitForText("summary", row.getByTestId("recording-summary"));
+    expect(summary).toBe(`Summary: ${stored.summary.trim()}`);
+    const sentiment = await waitForText("sentiment", row.getByTestId("recording-sentiment"));
+    expect(sentiment.startsWith(`Sentiment: ${stored.sentiment.label} (${stored.sentiment.score.toFixed(2)})`)).toBe(true);
+    expect(`${summary} ${sentiment}`).not.toMatch(/[{}"]/);
+    const shots = resolve(REPO_ROOT, "test-results");
+    mkdirSync(shots, { recursive: true });
+    await transcriber.frame.evaluate(() => document.querySelector(".recordings")?.scrollIntoView());
+    await page.screenshot({ path: resolve(shots, "recordings-live-status.png") });
     expect(await transcriber.ui.getByTestId("recording").count()).toBe(1);
     const rowText = (await row.textContent()) ?? "";
     expect(rowText).toContain(callId);

@@ -30,6 +30,7 @@ import { wordErrorRate } from "../../src/eval/wer";
 import { buildServer } from "../../src/server/app";
 import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/server/speech/engines/pocketsphinx/index";
 import { launchChromium } from "./support/chromium";
+import { attachLibrary, type TestLibrary } from "./support/library-server";
 import { appWindow, collectConsole, waitFor, waitForText } from "./support/desktop";
 import { MIC_CLIPS, buildMicWav } from "./support/mic-wav";
 import { REPO_ROOT } from "./support/paths";
@@ -38,6 +39,7 @@ const SHOTS = resolve(REPO_ROOT, "test-results");
 
 let engine: PocketSphinxEngine;
 let server: FastifyInstance;
+let library: TestLibrary;
 let origin: string;
 let mic: { path: string; dir: string; seconds: number };
 
@@ -46,6 +48,7 @@ beforeAll(async () => {
   mic = buildMicWav(MIC_CLIPS.slice(0, 1));
   engine = createPocketSphinxEngine();
   server = buildServer({ engine, staticDir: inject("e2eDistDir") });
+  library = await attachLibrary(server);
   await server.listen({ host: "127.0.0.1", port: 0 });
   origin = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   await engine.ready();
@@ -53,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await library?.close();
   await engine?.close();
   if (mic) rmSync(mic.dir, { recursive: true, force: true });
 });

@@ -113,10 +113,18 @@ describe("two worker processes on PostgreSQL", () => {
     expect(victim.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill")).toBe(false);
     expect(crm.hits.filter((h) => h.callId === "pg-kill").map((h) => h.accepted)).toEqual([true]);
     expect(wordRecall(call.transcript!.text, RECORDINGS.long.reference)).toBeGreaterThanOrEqual(0.5);
-    const { rows } = await server.db.query<{ state: string; retry_count: number }>(
-      "SELECT state::text AS state, retry_count FROM pgboss.job WHERE name = $1 AND data->>'call_id' = 'pg-kill'",
-      [RECORDING_QUEUE],
-    );
+    // The worker records the call as done, then completes its pg-boss job: wait for the second step.
+    const jobRows = async () =>
+      (
+        await server.db.query<{ state: string; retry_count: number }>(
+          "SELECT state::text AS state, retry_count FROM pgboss.job WHERE name = $1 AND data->>'call_id' = 'pg-kill'",
+          [RECORDING_QUEUE],
+        )
+      ).rows;
+    const rows = await waitFor(async () => {
+      const r = await jobRows();
+      return r.every((j) => j.state === "completed") ? r : undefined;
+    }, 15_000, "the pg-boss job to complete").catch(async () => jobRows());
     expect(rows).toEqual([{ state: "completed", retry_count: 1 }]);
   }, 180_000);
 });

@@ -38,7 +38,7 @@ describe("calls repository and durable enqueue (PGlite)", () => {
   it("migrations can run again without change", async () => {
     await migrate(db);
     const { rows } = await db.query<{ version: number }>("SELECT version FROM callscribe_migrations ORDER BY version");
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it("creates the call and exactly one job; a repeated call_id or webhook-id adds nothing", async () => {

@@ -6,13 +6,25 @@
  */
 import { requestServerToken } from "../../transcriber/session/server-token";
 
+/** A non-2xx answer: `status` is the HTTP status, `code` the server's `err_code` when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
 /** How the Library reaches the server. */
 export interface LibraryApi {
   /** Server origin, e.g. `location.origin`. */
   baseUrl: string;
-  /** GET `path` (with query) as JSON. @throws Error with the server's reason on a non-2xx answer */
+  /** GET `path` (with query) as JSON. @throws ApiError with the server's reason on a non-2xx answer */
   getJson<T>(path: string): Promise<T>;
-  /** GET `path` as a Blob (audio). @throws Error with the status on a non-2xx answer */
+  /** GET `path` as a Blob (audio). @throws ApiError with the status on a non-2xx answer */
   getBlob(path: string): Promise<Blob>;
 }
 
@@ -23,12 +35,15 @@ export function createLibraryApi(baseUrl: string, token: () => Promise<string | 
     const res = await fetchImpl(`${baseUrl}${path}`, { headers: { accept, ...(t && { authorization: `Bearer ${t}` }) } });
     if (!res.ok) {
       let reason = "";
+      let code: string | undefined;
       try {
-        reason = ((await res.json()) as { err_msg?: string }).err_msg ?? "";
+        const body = (await res.json()) as { err_msg?: string; err_code?: string };
+        reason = body.err_msg ?? "";
+        code = body.err_code;
       } catch {
         // not JSON: the status says enough
       }
-      throw new Error(`${path.split("?")[0]}: the server answered ${res.status}${reason ? `: ${reason}` : ""}`);
+      throw new ApiError(`${path.split("?")[0]}: the server answered ${res.status}${reason ? `: ${reason}` : ""}`, res.status, code);
     }
     return res;
   };

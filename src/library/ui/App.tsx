@@ -11,7 +11,8 @@ import { recordSave } from "../api/saves";
 import type { CrmSave } from "../api/types";
 import { Dashboard } from "../dashboard/Dashboard";
 import { connectAgent, errorText } from "../fdc3/agent";
-import { raiseSaveTranscript, VIEW_INTERACTIONS, wireLibrary } from "../fdc3/wiring";
+import { libraryInbox } from "../fdc3/inbox";
+import { raiseSaveTranscript, VIEW_INTERACTIONS } from "../fdc3/wiring";
 import { SearchPage, type ContactRequest } from "./SearchPage";
 
 /** The Library's pages. */
@@ -28,26 +29,25 @@ export function App({ api, initialPage = "search", connect = connectAgent }: { a
 
   useEffect(() => {
     let live = true;
-    let unwire: (() => Promise<void>) | undefined;
+    let detach: (() => void) | undefined;
     connect()
       .then(async (agent) => {
-        const off = await wireLibrary(agent, {
+        const inbox = await libraryInbox(agent);
+        if (!live) return;
+        detach = inbox.attach({
           onContact: (filter) => {
-            if (!live) return;
             setRefused(undefined);
             setPage("search");
             setContact((c) => ({ filter, seq: (c?.seq ?? 0) + 1 }));
           },
-          onRefused: (error, via) => live && setRefused(`Refused a contact from ${via === "intent" ? VIEW_INTERACTIONS : "the user channel"}: ${error}`),
+          onRefused: (error, via) => setRefused(`Refused a contact from ${via === "intent" ? VIEW_INTERACTIONS : "the user channel"}: ${error}`),
         });
-        if (!live) return void off();
-        unwire = off;
         setConn({ status: "connected", agent });
       })
       .catch((e: unknown) => live && setConn({ status: "failed", error: `no FDC3 desktop agent: ${errorText(e)}` }));
     return () => {
       live = false;
-      void unwire?.();
+      detach?.();
     };
   }, [connect]);
 

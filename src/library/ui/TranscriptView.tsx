@@ -4,19 +4,21 @@
  * sentiment per turn as a strip of coloured segments, talk time per party, the CRM save history,
  * exports (TXT, JSON, WebVTT, SRT) and Save to CRM (FDC3 SaveTranscript).
  *
- * Playback contract: with `playback`, the word with `start ≤ time < end` gets class `current` and
- * `aria-current="true"`, and clicking a word calls `seek(word.start)`; `player` is drawn at the top.
+ * Playback contract: with `playback`, the word with `start ≤ time < end` (`playback/clock.ts`)
+ * gets class `current` and `aria-current="true"`, and clicking a word calls `seek(word.start)`;
+ * `player` is drawn under the header.
  */
-import { useEffect, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { Transcript, TranscriptSegment, TranscriptWord } from "../../contracts";
 import type { CrmSave, LibraryEntry } from "../api/types";
 import { clock, exportTranscript, type ExportFormat } from "../export/formats";
 import { downloadExport } from "../export/download";
 import { carriedTurnSentiment, isLowConfidence, talkTimes, turnsOf, type TurnSentiment } from "./transcriptModel";
 import { scoreTurns } from "./turnSentiment";
+import { wordAt, wordTimeline, type WordRef } from "../playback/clock";
 import { describeWho, formatDuration, formatWhen } from "./format";
 
-/** Where playback is (seconds) and how to move it. */
+/** Where playback is (seconds; NaN before it starts) and how to move it. */
 export interface Playback {
   time: number;
   seek(seconds: number): void;
@@ -33,7 +35,7 @@ export interface SaveOutcomeView {
 export interface TranscriptViewProps {
   entry: LibraryEntry;
   playback?: Playback;
-  /** Drawn at the top (the audio player of a recorded call). */
+  /** Drawn under the header (the audio player of a recorded call). */
   player?: ReactNode;
   /** Raise SaveTranscript; resolves with the CRM's answer, rejects with a readable Error. Absent: no button. */
   onSaveTranscript?: (t: Transcript) => Promise<SaveOutcomeView>;
@@ -55,6 +57,8 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
   const t = entry.transcript;
   const turns = turnsOf(t);
   const sentiments = useTurnSentiments(t, turns);
+  const timeline = useMemo(() => wordTimeline(turns), [t]);
+  const current = playback ? wordAt(timeline, playback.time) : undefined;
   const [save, setSave] = useState<{ state: "idle" } | { state: "saving" } | { state: "done"; outcome: SaveOutcomeView } | { state: "failed"; error: string }>({ state: "idle" });
 
   const runSave = async () => {
@@ -68,8 +72,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
   };
 
   return (
-    <article className="lib-transcript" aria-label="Transcript" data-id={entry.id} data-transcript-id={t.id.transcriptId}>
-      {player && <div className="lib-player">{player}</div>}
+    <article className={`lib-transcript${playback ? " playable" : ""}`} aria-label="Transcript" data-id={entry.id} data-playback-time={playback && Number.isFinite(playback.time) ? playback.time : undefined} data-transcript-id={t.id.transcriptId}>
       <header className="lib-transcript-head">
         {onBack && (
           <button type="button" onClick={onBack}>
@@ -110,6 +113,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
           </p>
         )}
       </header>
+      {player && <div className="lib-player">{player}</div>}
 
       <section aria-label="Analysis" className="lib-analysis">
         {t.summary && (
@@ -148,7 +152,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
         <h3>Transcript</h3>
         {turns.length === 0 && <p className="lib-muted">Nothing was said.</p>}
         {turns.map((s, i) => (
-          <Turn key={i} segment={s} index={i} sentiment={sentiments?.[i]} playback={playback} />
+          <Turn key={i} segment={s} index={i} sentiment={sentiments?.[i]} playback={playback} current={current} />
         ))}
       </section>
 
@@ -243,7 +247,7 @@ function TalkTimeTable({ turns }: { turns: TranscriptSegment[] }) {
 }
 
 /** One turn: speaker, start time (mm:ss), then its words (or its text when it has no word times). */
-function Turn({ segment, index, sentiment, playback }: { segment: TranscriptSegment; index: number; sentiment?: TurnSentiment; playback?: Playback }) {
+function Turn({ segment, index, sentiment, playback, current }: { segment: TranscriptSegment; index: number; sentiment?: TurnSentiment; playback?: Playback; current?: WordRef }) {
   return (
     <div className="turn" data-turn={index} data-speaker={segment.speaker} data-start={segment.start} data-end={segment.end}>
       <div className="turn-head">
@@ -258,7 +262,7 @@ function Turn({ segment, index, sentiment, playback }: { segment: TranscriptSegm
           ? segment.words.map((w, i) => (
               <span key={i}>
                 {i > 0 ? " " : ""}
-                <Word word={w} playback={playback} />
+                <Word word={w} playback={playback} current={current?.turn === index && current.word === i} />
               </span>
             ))
           : segment.text}
@@ -267,8 +271,7 @@ function Turn({ segment, index, sentiment, playback }: { segment: TranscriptSegm
   );
 }
 
-function Word({ word, playback }: { word: TranscriptWord; playback?: Playback }) {
-  const current = playback !== undefined && word.start <= playback.time && playback.time < word.end;
+function Word({ word, playback, current }: { word: TranscriptWord; playback?: Playback; current: boolean }) {
   const low = isLowConfidence(word.confidence);
   const className = ["word", low && "low-confidence", current && "current"].filter(Boolean).join(" ");
   return (

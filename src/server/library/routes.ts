@@ -3,7 +3,8 @@
  * - `POST /v1/transcripts` — a finished `fdc3.transcript` (validated against its JSON Schema; 400
  *   with the reason). 201 `{id, created: true}`, or 200 `{id, created: false}` when that transcript
  *   (or the same call) is already stored. Body ≤ 2 MiB.
- * - `GET /v1/transcripts/:id` — the entry with the decrypted transcript and its CRM saves; 404.
+ * - `GET /v1/transcripts/:id` — the entry with the decrypted transcript, its CRM saves and (when
+ *   the calls table is wired) `audio`, whether its recording can be played (`audio.ts`); 404.
  * - `DELETE /v1/transcripts/:id` — 204; 404.
  * - `POST /v1/transcripts/:id/saves` — `{appId, result: fdc3.transactionResult}` appended to the
  *   CRM save history; 201 `{saves}`; 404.
@@ -21,14 +22,16 @@ import type { FastifyPluginAsync } from "fastify";
 import { LIBRARY_ROUTE_AUTH, LISTEN_ROUTE_AUTH } from "../auth";
 import { errorBody } from "../errors";
 import { validateContext, type Transcript } from "../../contracts";
-import { InvalidCursorError, TranscriptTooLargeError, type SearchQuery, type TranscriptLibrary } from "./store";
+import type { AudioAvailability } from "./audio";
+import { InvalidCursorError, TranscriptTooLargeError, type LibraryEntry, type SearchQuery, type TranscriptLibrary } from "./store";
 
 /** Largest `POST /v1/transcripts` body, bytes. */
 export const MAX_TRANSCRIPT_BODY_BYTES = 2 * 1024 * 1024;
 /** Longest `q`, characters. */
 export const MAX_QUERY_LENGTH = 200;
 
-const ID_PARAMS = { type: "object", required: ["id"], properties: { id: { type: "string", pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" } } } as const;
+/** Params schema of `/v1/transcripts/:id…` routes: a UUID. */
+export const ID_PARAMS = { type: "object", required: ["id"], properties: { id: { type: "string", pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" } } } as const;
 const ISO_TIME = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$";
 
 /** JSON Schema of the search query string. */
@@ -65,10 +68,12 @@ export interface LibraryRoutesOptions {
   library: TranscriptLibrary;
   /** Called before reads and searches, e.g. to take finished calls from the calls table first. */
   beforeRead?: () => Promise<unknown>;
+  /** Whether an entry's recorded audio can be played (`audio.ts`); absent: the entry says nothing. */
+  audioOf?: (entry: LibraryEntry) => Promise<AudioAvailability>;
 }
 
 /** Fastify plugin: `app.register(libraryRoutes, {library})`. */
-export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (app, { library, beforeRead }) => {
+export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (app, { library, beforeRead, audioOf }) => {
   app.post("/v1/transcripts", { bodyLimit: MAX_TRANSCRIPT_BODY_BYTES, config: { auth: LISTEN_ROUTE_AUTH } }, async (request, reply) => {
     const body = request.body as { type?: unknown } | null;
     if (body?.type !== "fdc3.transcript") return reply.code(400).send(errorBody(request, "INVALID_TRANSCRIPT", "expected an fdc3.transcript context (`type` must be fdc3.transcript)"));
@@ -87,7 +92,7 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (ap
     await beforeRead?.();
     const entry = await library.get(request.params.id);
     if (!entry) return reply.code(404).send(errorBody(request, "NOT_FOUND", `No transcript with id ${request.params.id}.`));
-    return reply.send(entry);
+    return reply.send(audioOf ? { ...entry, audio: await audioOf(entry) } : entry);
   });
 
   app.delete<{ Params: { id: string } }>("/v1/transcripts/:id", { schema: { params: ID_PARAMS } }, async (request, reply) => {

@@ -5,6 +5,10 @@
  *   calls once the pipeline marks them done, live calls once the hub stores their outcome. Reading
  *   the calls table (rather than hooks in the pipeline and the hub) is what survives a crash
  *   between "call done" and "indexed": the next sweep takes it, in whatever process runs one.
+ * - with `calls`, `GET /v1/transcripts/:id/audio` plays a recorded call's audio while it is
+ *   retained (`audio.ts`), and `GET /v1/transcripts/:id` says whether it can.
+ * - once at start, the dashboard columns of transcripts stored before migration 6 are filled
+ *   (`backfillDashboard`); the dashboard waits for it up to 5 s (a large backlog goes on behind).
  * - hourly, when `retentionDays` is set (CALLSCRIBE_TRANSCRIPT_RETENTION_DAYS), transcripts whose
  *   call started longer ago are deleted.
  */
@@ -12,8 +16,11 @@ import type { FastifyInstance } from "fastify";
 import type { CallRepository } from "../store/calls";
 import { createAtRestCipher } from "../store/crypto";
 import type { Database } from "../store/database";
+import { dashboardRoutes } from "./dashboard";
 import { libraryRoutes } from "./routes";
-import { participantHmacKey, TranscriptLibrary } from "./store";
+import { SealedFileReader } from "../store/sealed-file";
+import { audioAvailability, audioRoutes, type AudioAvailability } from "./audio";
+import { participantHmacKey, TranscriptLibrary, type LibraryEntry } from "./store";
 
 /** Options of {@link startLibrary}. */
 export interface LibraryServiceOptions {
@@ -70,6 +77,10 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
     void sweep();
   }
   for (const t of timers) t.unref();
+  // Transcripts stored before migration 6 get their dashboard columns (the values are in the sealed transcripts).
+  const backfilled = (async () => {
+    while ((await library.backfillDashboard(200)) > 0);
+  })().catch((err: Error) => opts.log?.warn({ err: err.message }, "library: filling the dashboard columns failed"));
   return {
     library,
     sync,
@@ -77,7 +88,18 @@ export function startLibrary(opts: LibraryServiceOptions): LibraryService {
       // Before a read, take what finished since the last sweep, waiting at most 2 s (a backlog, e.g.
       // the first start after an upgrade, goes on in the background).
       const beforeRead = () => (Date.now() - lastSync > 1000 ? Promise.race([quietSync(), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve());
-      app.register(libraryRoutes, { library, beforeRead });
+      const dashboardReady = () => Promise.all([beforeRead(), Promise.race([backfilled, new Promise((r) => setTimeout(r, 5000).unref())])]);
+      app.register(dashboardRoutes, { db: opts.db, library, beforeRead: dashboardReady });
+      if (!calls) return void app.register(libraryRoutes, { library, beforeRead });
+      // Recorded calls' audio: playable while retained (audio.ts).
+      const audioOf = async (entry: LibraryEntry): Promise<AudioAvailability> => {
+        const where = await audioAvailability(calls, entry);
+        delete where.path; // where the file lies stays on the server
+        delete where.callId;
+        return where;
+      };
+      app.register(libraryRoutes, { library, beforeRead, audioOf });
+      app.register(audioRoutes, { library, calls, reader: new SealedFileReader(opts.encryptionKey) });
     },
     stop() {
       for (const t of timers) clearInterval(t);

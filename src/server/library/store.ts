@@ -14,6 +14,9 @@
  * - `participant_keys`: HMAC-SHA256 (a key derived from the encryption key) of each e-mail
  *   (`email:<lower case>`) and phone (`phone:<digits>`), for exact filters; not reversible without the key.
  * - filter columns: source, call id, start/end time, duration, language, engine, topics, sentiment.
+ * - dashboard columns (migration 6, `dashboard-fields.ts`): talk seconds, the agent's name and talk
+ *   seconds, and keyed HMACs of the key phrases (not reversible without the key; equal phrases have
+ *   equal HMACs, so a reader sees how often an unknown phrase recurs).
  *
  * What someone who reads the database (not the key) learns: who took part by name (not e-mail or
  * phone), when, how long, which engine, topic and sentiment, and for each transcript the set of word
@@ -28,6 +31,8 @@ import type { Transcript } from "../../contracts";
 import type { AtRestCipher } from "../store/crypto";
 import type { Queryable } from "../store/database";
 import type { Analysis } from "../store/model";
+import type { AudioAvailability } from "./audio";
+import { dashboardFields, keyPhraseHmacKey } from "./dashboard-fields";
 
 /** Where a transcript came from (`fdc3.transcript` `source`). */
 export type LibrarySource = "call" | "dictation" | "recording";
@@ -63,6 +68,8 @@ export interface LibraryEntry {
   saves: CrmSave[];
   /** The `fdc3.transcript` with its analysis fields. */
   transcript: Transcript;
+  /** Whether its recorded audio can be played (`GET /v1/transcripts/:id` only; see `audio.ts`). */
+  audio?: AudioAvailability;
 }
 
 /** Filters and paging of {@link TranscriptLibrary.search}. */
@@ -166,7 +173,12 @@ export class TranscriptLibrary {
     private readonly db: Queryable,
     private readonly cipher: AtRestCipher,
     private readonly hmacKey: Uint8Array,
-  ) {}
+  ) {
+    this.keyPhraseKey = keyPhraseHmacKey(hmacKey);
+  }
+
+  /** Key of the key-phrase HMACs (`dashboard-fields.ts`). */
+  readonly keyPhraseKey: Buffer;
 
   private participantKey(kind: "email" | "phone", value: string): string {
     const v = kind === "email" ? value.trim().toLowerCase() : normalizePhone(value);
@@ -211,11 +223,12 @@ export class TranscriptLibrary {
     const summaryAndPhrases = [t.summary ?? "", ...(t.keyPhrases ?? [])].join(". ");
     const sentiment = t.sentiment as { label?: string; score?: number } | undefined;
     const sealed = this.cipher.seal(Buffer.from(JSON.stringify(t), "utf8"), `library:${id}`);
+    const dash = dashboardFields(t, this.keyPhraseKey);
     try {
       const ins = await this.db.query<{ id: string }>(
         `INSERT INTO transcripts (id, transcript_id, source, call_id, started_at, ended_at, duration_sec, language, engine, model, topic, topics,
-                                  sentiment, sentiment_score, participant_keys, names, search_vector, sealed)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, v.vec, $20
+                                  sentiment, sentiment_score, participant_keys, names, search_vector, sealed, talk_sec, agent, agent_talk_sec, key_phrase_keys)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, v.vec, $20, $21, $22, $23, $24
            FROM (SELECT setweight(to_tsvector('english', $16), 'A') || setweight(to_tsvector('english', $17), 'B') || setweight(to_tsvector('english', $18), 'C')
                         || setweight(to_tsvector('english', $19), 'B') AS vec) v
          ON CONFLICT (transcript_id) DO NOTHING RETURNING id`,
@@ -240,6 +253,10 @@ export class TranscriptLibrary {
           t.text,
           (t.topics ?? []).join(". "),
           sealed,
+          dash.talkSec,
+          dash.agent,
+          dash.agentTalkSec,
+          dash.keyPhraseKeys,
         ],
       );
       if (ins.rows[0]) {
@@ -281,6 +298,13 @@ export class TranscriptLibrary {
       saves: (r.saves as StoredSave[]).map((s) => this.openSave(r.id as string, s)),
       transcript,
     };
+  }
+
+  /** Where one transcript came from (without decrypting it); undefined when unknown. */
+  async originOf(id: string): Promise<{ source: LibrarySource; callId?: string } | undefined> {
+    const { rows } = await this.db.query("SELECT source, call_id FROM transcripts WHERE id = $1", [id]);
+    const r = rows[0];
+    return r ? { source: r.source as LibrarySource, ...(r.call_id != null && { callId: r.call_id as string }) } : undefined;
   }
 
   /** Delete one transcript; false when unknown. */
@@ -483,6 +507,32 @@ export class TranscriptLibrary {
       await this.db.query("UPDATE calls SET library_indexed_at = now() WHERE call_id = $1", [r.call_id]);
     }
     return rows.length;
+  }
+
+  /**
+   * Fill the dashboard columns (migration 6) of up to `limit` transcripts stored before them
+   * (`talk_sec` NULL), from their sealed transcripts. A transcript that does not open gets zeros
+   * (it is counted, without talk time or key phrases) so it is not tried again.
+   * @returns how many were filled
+   */
+  async backfillDashboard(limit = 200): Promise<number> {
+    const { rows } = await this.db.query<{ id: string; sealed: unknown }>("SELECT id, sealed FROM transcripts WHERE talk_sec IS NULL ORDER BY started_at LIMIT $1", [limit]);
+    for (const r of rows) {
+      let dash = { talkSec: 0, agent: null as string | null, agentTalkSec: null as number | null, keyPhraseKeys: [] as string[] };
+      try {
+        dash = dashboardFields(this.openTranscript(r), this.keyPhraseKey);
+      } catch {
+        // a damaged envelope: zeros, see above
+      }
+      await this.db.query("UPDATE transcripts SET talk_sec = $2, agent = $3, agent_talk_sec = $4, key_phrase_keys = $5 WHERE id = $1", [r.id, dash.talkSec, dash.agent, dash.agentTalkSec, dash.keyPhraseKeys]);
+    }
+    return rows.length;
+  }
+
+  /** One transcript's decrypted `fdc3.transcript` (for the dashboard's key phrases); undefined when unknown. */
+  async openById(id: string): Promise<Transcript | undefined> {
+    const { rows } = await this.db.query("SELECT id, sealed FROM transcripts WHERE id = $1", [id]);
+    return rows[0] ? this.openTranscript(rows[0]) : undefined;
   }
 
   private openTranscript(r: Record<string, unknown>): Transcript {

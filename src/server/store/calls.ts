@@ -238,6 +238,21 @@ export class CallRepository {
     return rows;
   }
 
+  /**
+   * Where a call's audio is, for playback: its source, the encrypted file's path (set once
+   * downloaded) and when retention deleted it; undefined for an unknown call.
+   */
+  async audioOf(callId: string): Promise<{ source: CallSource; audioPath?: string; audioDeletedAt?: string } | undefined> {
+    const { rows } = await this.db.query("SELECT source, audio_path, audio_deleted_at FROM calls WHERE call_id = $1", [callId]);
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      source: (r.source as CallSource | undefined) ?? "recording",
+      ...(r.audio_path != null && { audioPath: r.audio_path as string }),
+      ...(r.audio_deleted_at != null && { audioDeletedAt: iso(r.audio_deleted_at) }),
+    };
+  }
+
   /** Record that retention deleted a call's audio. */
   async markAudioDeleted(callId: string): Promise<void> {
     await this.db.query("UPDATE calls SET audio_deleted_at = now(), updated_at = now() WHERE call_id = $1", [callId]);

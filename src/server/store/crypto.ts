@@ -11,11 +11,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
-const MAGIC = Buffer.from("CSE", "ascii");
-const VERSION = 1;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const HEADER_BYTES = MAGIC.length + 1 + IV_BYTES + TAG_BYTES;
+/** Envelope layout, for readers that open a sealed file in pieces (`sealed-file.ts`). */
+export const ENVELOPE = { MAGIC: Buffer.from("CSE", "ascii"), VERSION: 1, IV_BYTES: 12, TAG_BYTES: 16, HEADER_BYTES: 3 + 1 + 12 + 16 } as const;
+const { MAGIC, VERSION, IV_BYTES, TAG_BYTES, HEADER_BYTES } = ENVELOPE;
 
 /** A sealed value could not be opened: wrong key, wrong AAD, truncated or tampered data, or not an envelope. */
 export class DecryptionError extends Error {

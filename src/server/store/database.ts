@@ -25,8 +25,24 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** The `db` option of pg-boss (`executeSql(text, values)`), for the database or for a transaction. */
   pgBossDb(tx?: Queryable): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+  /**
+   * PostgreSQL LISTEN: `onNotify(payload)` for every NOTIFY on `channel` (from any process on the
+   * same database), once the transaction that sent it commits. Resolves once listening.
+   * PostgreSQL: a dedicated connection, reconnected after 1 s when it drops (notifications sent
+   * meanwhile are lost: PostgreSQL keeps none for absent listeners, so callers re-read state
+   * when `onReconnect` fires). PGlite: its own `listen`.
+   * @param channel `[a-z_][a-z0-9_]*` (an unquoted identifier)
+   * @returns stops listening
+   * @throws Error for another channel name, or when the connection cannot be opened
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+const CHANNEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const checkChannel = (channel: string) => {
+  if (!CHANNEL_NAME.test(channel)) throw new Error(`invalid LISTEN channel name ${JSON.stringify(channel)}`);
+};
 
 /**
  * Embedded PGlite in `dir` (created when missing). PGlite is one connection: its own mutex queues
@@ -68,6 +84,13 @@ export async function openPgliteDatabase(dir: string): Promise<Database> {
           }
           return { rows: (await pglite.query(text, values)).rows };
         },
+      };
+    },
+    async listen(channel, onNotify) {
+      checkChannel(channel);
+      const unlisten = await pglite.listen(channel, onNotify);
+      return async () => {
+        if (!pglite.closed) await unlisten();
       };
     },
     async close() {
@@ -116,11 +139,55 @@ export async function openPostgresDatabase(url: string, options: { max?: number 
         },
       };
     },
+    listen(channel, onNotify, onReconnect) {
+      checkChannel(channel);
+      return listenPostgres(url, channel, onNotify, onReconnect);
+    },
     async close() {
       if (!pool.ended) await pool.end();
     },
   };
   return db;
+}
+
+/** {@link Database.listen} on PostgreSQL: one `pg.Client` per listener, reconnected when it drops. */
+async function listenPostgres(url: string, channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, application_name: `callscribe-listen-${channel}` });
+    c.on("notification", (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? "");
+    });
+    c.on("error", (err) => {
+      console.error(`postgres LISTEN ${channel}: ${err.message}`);
+      if (client === c) client = undefined;
+      void c.end().catch(() => undefined);
+      if (!stopped) scheduleReconnect();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${channel}`);
+    client = c;
+  };
+  const scheduleReconnect = () => {
+    if (retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().then(
+        () => onReconnect?.(),
+        () => !stopped && scheduleReconnect(),
+      );
+    }, 1000);
+    retry.unref();
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    await client?.end().catch(() => undefined);
+    client = undefined;
+  };
 }
 
 /**

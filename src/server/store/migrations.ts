@@ -139,6 +139,42 @@ const MIGRATIONS: { version: number; sql: string; run?: (tx: Queryable, cipher: 
       CREATE INDEX calls_library_pending_idx ON calls (updated_at) WHERE library_indexed_at IS NULL AND transcript IS NOT NULL;
     `,
   },
+  {
+    // The library's dashboard (library/dashboard-store.ts): per transcript its talk seconds, its
+    // agent (the channel-0 speaker) and the agent's talk seconds, and keyed HMACs of its key phrases
+    // (counted in SQL, never stored in clear): library/dashboard-fields.ts. The values come from the
+    // sealed transcript, so the backfill of rows stored before needs the library's key: the library
+    // does it when it starts (`TranscriptLibrary.backfillDashboard`, rows with talk_sec NULL, indexed here).
+    // The dashboard walks transcripts_started_idx for the date range and calls_status_idx for failed calls.
+    version: 6,
+    sql: `
+      ALTER TABLE transcripts ADD COLUMN talk_sec double precision;
+      ALTER TABLE transcripts ADD COLUMN agent text;
+      ALTER TABLE transcripts ADD COLUMN agent_talk_sec double precision;
+      ALTER TABLE transcripts ADD COLUMN key_phrase_keys text[] NOT NULL DEFAULT '{}';
+      CREATE INDEX transcripts_dashboard_backfill_idx ON transcripts (started_at) WHERE talk_sec IS NULL;
+    `,
+  },
+  {
+    // Live status of calls (pipeline/events.ts, `GET /v1/calls/events`): every change of a call's
+    // status or reason NOTIFYs `callscribe_calls` with `{id, status, reason?, updatedAt}`, whichever
+    // process (server or worker-main.ts) made it. NOTIFY payloads are at most 8000 bytes: the
+    // reason is cut to 500 characters (the full one stays in the row, GET /v1/calls/:id).
+    version: 7,
+    sql: `
+      CREATE OR REPLACE FUNCTION callscribe_notify_call_status() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify('callscribe_calls', json_strip_nulls(json_build_object(
+          'id', NEW.call_id, 'status', NEW.status, 'reason', left(NEW.reason, 500),
+          'updatedAt', to_char(NEW.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text); RETURN NEW; END
+      $fn$;
+      CREATE TRIGGER calls_status_insert_notify AFTER INSERT ON calls
+        FOR EACH ROW EXECUTE FUNCTION callscribe_notify_call_status();
+      CREATE TRIGGER calls_status_update_notify AFTER UPDATE OF status, reason ON calls
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.reason IS DISTINCT FROM NEW.reason)
+        EXECUTE FUNCTION callscribe_notify_call_status();
+    `,
+  },
 ];
 
 async function encryptExistingMetadata(tx: Queryable, cipher: AtRestCipher | undefined): Promise<void> {

@@ -35,11 +35,17 @@ let shared: Promise<{ agent: DesktopAgent; route: AgentRoute }> | undefined;
 /**
  * Connect to the desktop agent once per page; later calls share the result.
  * The app draws no resolver or channel selector of its own: the desktop's host does.
+ * @param options.ioConnectReady inside io.Connect: settles once `@interopio/desktop` has started
+ *   (`../desktops/select.ts`); io.Connect's FDC3 library works on that API, so `window.fdc3` is
+ *   used only after it (a failed start is reported by the desktop port, not here)
  * @throws Error (FDC3 `AgentError` text, e.g. `AgentNotFound`) when no desktop agent answers
  */
-export function connectDesktopAgent(): Promise<{ agent: DesktopAgent; route: AgentRoute }> {
+export function connectDesktopAgent(options: { ioConnectReady?: Promise<unknown> } = {}): Promise<{ agent: DesktopAgent; route: AgentRoute }> {
   shared ??= (async () => {
-    if (typeof window !== "undefined" && window.iodesktop) return { agent: await ioConnectAgent(), route: "io.connect" as const };
+    if (typeof window !== "undefined" && window.iodesktop) {
+      await options.ioConnectReady?.catch(() => undefined);
+      return { agent: await ioConnectAgent(), route: "io.connect" as const };
+    }
     const agent = await getAgent({ timeoutMs: GET_AGENT_TIMEOUT_MS, channelSelector: false, intentResolver: false });
     return { agent, route: "web-connection" as const };
   })();

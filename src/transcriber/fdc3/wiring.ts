@@ -12,10 +12,11 @@
  * rejection here. See {@link refusal}; switch it to `throw` once the agent reports errors.
  */
 import type { AppIdentifier, Channel, Context, DesktopAgent, IntentResult, Listener, PrivateChannel } from "@finos/fdc3";
-import { CREATE_INTERACTION, INTENTS, IntentName, assertContext, interactionFromTranscript, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
+import { CREATE_INTERACTION, IntentName, interactionFromTranscript, validateContext, type Call, type Contact, type Transcript } from "../../contracts";
+import { sessionSubject, startRequestFor, stopTranscriptionFor } from "../session/commands";
 import { SaveCancelledError, type SaveOutcome, type TranscriberController } from "../session/controller";
+import { callEndsSession } from "../session/start-request";
 import { planSave, saveTargets, type FoundApps, type SaveIntent, type SaveTarget } from "./save-targets";
-import { callEndsSession, contextMatchesSession, startRequestFromContext } from "../session/start-request";
 
 /** `fdc3.transactionResult` as sent for a refused intent. */
 export interface FailedResult {
@@ -53,13 +54,10 @@ export async function wireTranscriber(agent: DesktopAgent, controller: Transcrib
 
   const startHandler = async (context: Context): Promise<IntentResult> => {
     try {
-      const ctx = assertContext(context, INTENTS.StartTranscription.contexts);
-      const request = startRequestFromContext(ctx);
+      const { request, sameCall } = startRequestFor(controller, context);
       // The same call asked twice: hand back the channel already streaming it.
-      if (controller.active && live && request.callId && request.callId === controller.callId) return live.channel;
-      if (controller.active) {
-        throw new Error(`already transcribing ${controller.callId ? `call ${controller.callId}` : "a dictation"}; stop it first`);
-      }
+      if (sameCall && live) return live.channel;
+      if (controller.active) throw new Error(`already transcribing ${sessionSubject(controller)}; stop it first`);
       await closeLive();
       const channel = await agent.createPrivateChannel();
       const off = controller.onLiveTranscript((t) => {
@@ -82,17 +80,8 @@ export async function wireTranscriber(agent: DesktopAgent, controller: Transcrib
 
   const stopHandler = async (context: Context): Promise<IntentResult> => {
     try {
-      const ctx = assertContext(context, INTENTS.StopTranscription.contexts);
-      const snapshot = controller.getSnapshot();
-      if (!controller.active) {
-        // Already stopped (e.g. by the `ended` call on the user channel): answer with that transcript.
-        if (snapshot.transcript && contextMatchesSession(ctx, snapshot.transcript.id.callId)) return snapshot.transcript;
-        throw new Error("no transcription is running");
-      }
-      if (!contextMatchesSession(ctx, controller.callId)) {
-        throw new Error(`the running transcription is for ${controller.callId ? `call ${controller.callId}` : "a dictation"}, not this context`);
-      }
-      return await controller.stop();
+      // Already stopped (e.g. by the `ended` call on the user channel): answered with that transcript.
+      return await stopTranscriptionFor(controller, context);
     } catch (e) {
       const message = `StopTranscription refused: ${errorText(e)}`;
       controller.notice(message);
@@ -150,16 +139,20 @@ const FDC3_ERRORS: Record<string, string> = {
 /** Longest wait for the saving app's title once its result is in, ms (the title is a label, not the outcome). */
 const METADATA_WAIT_MS = 1_000;
 
+/** Called with the handler app and its valid `fdc3.transactionResult` (the library keeps it: `library/crm-saves.ts`). */
+export type OnSaveResult = (appId: string, result: Record<string, unknown>) => void;
+
 /**
  * Raise a save intent (`SaveTranscript` with the transcript, or `CreateInteraction` with its
  * `fdc3.interaction`), optionally to one app, and wait for its `fdc3.transactionResult`.
  * @param target the chosen app (an instance, or an appId for a new window); none: the desktop's resolver picks
+ * @param onResult gets the handler app and its valid result
  * @returns the app that handled it, its title, the intent and the result's status (`Failed` is returned, not thrown)
  * @throws SaveCancelledError when the user cancelled the desktop's resolver (`UserCancelledResolution`)
  * @throws Error with a readable message when the intent cannot be resolved or the result is not a
  *   valid `fdc3.transactionResult`
  */
-export async function raiseSaveIntent(agent: DesktopAgent, intent: SaveIntent, context: Context, target?: AppIdentifier): Promise<SaveOutcome> {
+export async function raiseSaveIntent(agent: DesktopAgent, intent: SaveIntent, context: Context, target?: AppIdentifier, onResult?: OnSaveResult): Promise<SaveOutcome> {
   const checked = validateContext(context);
   if (!checked.valid) throw new Error(`not raising ${intent}: ${checked.error}`);
   let appId = "unknown app";
@@ -180,6 +173,7 @@ export async function raiseSaveIntent(agent: DesktopAgent, intent: SaveIntent, c
     if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
     if (result.type !== "fdc3.transactionResult") throw new Error(`${appId} returned ${result.type}, expected fdc3.transactionResult`);
     const tr = result as unknown as { status: string; message?: string };
+    onResult?.(appId, result as unknown as Record<string, unknown>);
     return { appId, ...(appTitle && { appTitle }), status: tr.status, ...(tr.message && { message: tr.message }), intent };
   } catch (e) {
     const raw = errorText(e);
@@ -194,8 +188,8 @@ export async function raiseSaveIntent(agent: DesktopAgent, intent: SaveIntent, c
  * Raise SaveTranscript with the transcript, let the desktop's resolver pick the CRM, and wait
  * for its `fdc3.transactionResult` (see {@link raiseSaveIntent}).
  */
-export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: Transcript): Promise<SaveOutcome> {
-  return raiseSaveIntent(agent, IntentName.SaveTranscript, transcript as Context);
+export async function saveTranscriptViaIntent(agent: DesktopAgent, transcript: Transcript, onResult?: OnSaveResult): Promise<SaveOutcome> {
+  return raiseSaveIntent(agent, IntentName.SaveTranscript, transcript as Context, undefined, onResult);
 }
 
 /** Asks the user where to save (the "Save to…" chooser); `undefined` when they closed it. */
@@ -219,7 +213,7 @@ async function findApps(agent: DesktopAgent, intent: string, contextType: string
  * @throws SaveCancelledError when the user closed the chooser or the resolver
  * @throws Error when no app can save, or as {@link raiseSaveIntent}
  */
-export async function saveTranscriptAnywhere(agent: DesktopAgent, transcript: Transcript, choose: ChooseSaveTarget): Promise<SaveOutcome> {
+export async function saveTranscriptAnywhere(agent: DesktopAgent, transcript: Transcript, choose: ChooseSaveTarget, onResult?: OnSaveResult): Promise<SaveOutcome> {
   const checked = validateContext(transcript);
   if (!checked.valid) throw new Error(`not saving: ${checked.error}`);
   const [save, create] = await Promise.all([
@@ -237,9 +231,9 @@ export async function saveTranscriptAnywhere(agent: DesktopAgent, transcript: Tr
   const plan = planSave(saveTargets(save, create, titles));
   const contextFor = (intent: SaveIntent): Context => (intent === "SaveTranscript" ? (transcript as Context) : (interactionFromTranscript(transcript) as unknown as Context));
   if (plan.kind === "none") throw new Error("SaveTranscript: no app can save a transcript (no SaveTranscript or CreateInteraction handler in the App Directory)");
-  if (plan.kind === "resolver") return raiseSaveIntent(agent, plan.intent, contextFor(plan.intent));
+  if (plan.kind === "resolver") return raiseSaveIntent(agent, plan.intent, contextFor(plan.intent), undefined, onResult);
   const chosen = await choose(plan.targets);
   if (!chosen) throw new SaveCancelledError();
   const target: AppIdentifier = chosen.instanceId ? { appId: chosen.appId, instanceId: chosen.instanceId } : { appId: chosen.appId };
-  return raiseSaveIntent(agent, chosen.intent, contextFor(chosen.intent), target);
+  return raiseSaveIntent(agent, chosen.intent, contextFor(chosen.intent), target, onResult);
 }

@@ -7,9 +7,13 @@ import Ajv from "ajv";
 import { validateContext, type Transcript } from "../../contracts";
 import { isNetworkError, unreachableMessage } from "../session/reachability";
 
-/** One finished recording as the panel lists it. */
+/** One recording as the panel lists it. */
 export interface RecordingSummary {
   callId: string;
+  /** Pipeline status: queued, downloading, transcribing, analyzing, delivering, done or failed. */
+  status: string;
+  /** Why it failed (status `failed`). */
+  reason?: string;
   /** ISO 8601: when the call started (webhook `start_time`), else when it was received. */
   when: string;
   direction?: "inbound" | "outbound";
@@ -29,6 +33,7 @@ const LIST_SCHEMA = {
         properties: {
           call_id: { type: "string", minLength: 1 },
           status: { type: "string" },
+          reason: { type: "string" },
           created_at: { type: "string" },
           metadata: {
             type: "object",
@@ -58,6 +63,7 @@ let validateCall: ReturnType<Ajv["compile"]> | undefined;
 interface ListedCall {
   call_id: string;
   status: string;
+  reason?: string;
   created_at: string;
   metadata?: { start_time?: string; direction?: "inbound" | "outbound"; participants?: { name?: string; email?: string; phone?: string }[] };
 }
@@ -68,7 +74,16 @@ export interface RecordingsClientOptions {
   baseUrl: string;
   /** API key, when the server requires one (sent as `Authorization: Token <key>`). */
   apiKey?: string;
+  /** A fresh `library` token per request (the desktop host's), sent as `Authorization: Bearer`; the API key wins when both are set. */
+  token?: () => Promise<string | undefined>;
   fetchImpl?: typeof fetch;
+}
+
+/** The `Authorization` header of a request: the API key, else a library token, else none. */
+export async function authHeader(options: RecordingsClientOptions): Promise<Record<string, string>> {
+  if (options.apiKey) return { authorization: `Token ${options.apiKey}` };
+  const token = await options.token?.();
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** @throws Error naming the server's address when nothing answers there (`fetch` says only "Failed to fetch") */
@@ -76,7 +91,7 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
   let res: Response;
   try {
     res = await (options.fetchImpl ?? fetch)(url, {
-      headers: { accept: "application/json", ...(options.apiKey && { authorization: `Token ${options.apiKey}` }) },
+      headers: { accept: "application/json", ...(await authHeader(options)) },
     });
   } catch (e) {
     if (isNetworkError(e)) throw new Error(unreachableMessage(options.baseUrl));
@@ -101,8 +116,21 @@ async function getJson(url: string, options: RecordingsClientOptions): Promise<u
  * @param limit at most this many (1–100)
  * @throws Error with a readable message when the server refuses or answers in an unexpected shape
  */
-export async function fetchFinishedRecordings(options: RecordingsClientOptions, limit = 20): Promise<RecordingSummary[]> {
-  const body = await getJson(`${options.baseUrl}/v1/calls?status=done&limit=${limit}`, options).catch((e: unknown) => {
+export function fetchFinishedRecordings(options: RecordingsClientOptions, limit = 20): Promise<RecordingSummary[]> {
+  return listRecordings(options, `status=done&limit=${limit}`);
+}
+
+/**
+ * Recorded calls in any status (queued … done, failed), newest first.
+ * @param limit at most this many (1–100)
+ * @throws as {@link fetchFinishedRecordings}
+ */
+export function fetchRecordings(options: RecordingsClientOptions, limit = 20): Promise<RecordingSummary[]> {
+  return listRecordings(options, `source=recording&limit=${limit}`);
+}
+
+async function listRecordings(options: RecordingsClientOptions, query: string): Promise<RecordingSummary[]> {
+  const body = await getJson(`${options.baseUrl}/v1/calls?${query}`, options).catch((e: unknown) => {
     // A speech server run without the recorded-call pipeline has no calls API.
     if (e instanceof Error && e.message.startsWith("server answered 404")) throw new Error(`the server at ${options.baseUrl} keeps no recorded calls (GET /v1/calls answered 404)`);
     throw e;
@@ -111,6 +139,8 @@ export async function fetchFinishedRecordings(options: RecordingsClientOptions, 
   if (!validateList(body)) throw new Error(`unexpected /v1/calls answer: ${validateList.errors?.[0]?.instancePath || "(root)"} ${validateList.errors?.[0]?.message}`);
   return (body as { calls: ListedCall[] }).calls.map((c) => ({
     callId: c.call_id,
+    status: c.status,
+    ...(c.reason !== undefined && { reason: c.reason }),
     when: c.metadata?.start_time ?? c.created_at,
     ...(c.metadata?.direction && { direction: c.metadata.direction }),
     participants: (c.metadata?.participants ?? []).map((p) => p.name ?? p.email ?? p.phone ?? "").filter((n) => n.length > 0),

@@ -10,7 +10,7 @@
  * `final-transcript` (plain final text only), `save-result` (`data-status`: the transaction
  * status, `error`, or `cancelled` / `nothing-said` when not saved); also `engine-picker`, `language-picker`, `dictate`,
  * `stop`, `save`, `segments`/`segment`, `call`, `desktop-agent` (`FDC3: web-connection` once
- * connected), `error`, `notices`; `connection-mode` (relay | direct, shown for Deepgram models
+ * connected), `desktop` (`data-desktop`: the desktop port, e.g. io.Connect Desktop, and what it adds), `error`, `notices`; `connection-mode` (relay | direct, shown for Deepgram models
  * only) and `use-relay` (offered when direct mode failed); `audio-source-picker` (microphone,
  * browser tab, tab + microphone), `audio-source` (`data-source`: where the session's audio comes
  * from, with the reason, e.g. a call without its own stream), `call-stream` (`data-state`), and
@@ -34,23 +34,30 @@ export interface AppProps {
   agent: Promise<{ route: string }>;
   /** Engine picker choices (first: server default). */
   models: Promise<{ choices: ModelChoice[]; error?: string }>;
+  /** The desktop port once wired (`../desktops/`): its name and what it adds beyond FDC3; rejects with the reason. */
+  desktop?: Promise<{ name: string; features: readonly string[] }>;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The transcriber's root component (see the module comment for its `data-testid`s). */
-export function App({ controller, agent, models }: AppProps) {
+export function App({ controller, agent, models, desktop }: AppProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   // Lines by party replace the plain final text when the session has named channels (a live call, tab + microphone).
   const showLines = Boolean(snap.channels) && snap.segments.length > 0;
   const [agentState, setAgentState] = useState<AgentState>({ state: "connecting" });
   const [choices, setChoices] = useState<ModelChoice[]>([{ label: "server default" }]);
+  const [desktopState, setDesktopState] = useState<{ name: string; features: readonly string[] } | { error: string } | undefined>();
 
   useEffect(() => {
     let live = true;
     agent.then(
       ({ route }) => live && setAgentState({ state: "connected", route }),
       (e: unknown) => live && setAgentState({ state: "failed", error: errorText(e) }),
+    );
+    desktop?.then(
+      (d) => live && setDesktopState(d),
+      (e: unknown) => live && setDesktopState({ error: errorText(e) }),
     );
     models.then(({ choices: list, error }) => {
       if (!live) return;
@@ -60,7 +67,7 @@ export function App({ controller, agent, models }: AppProps) {
     return () => {
       live = false;
     };
-  }, [agent, models, controller]);
+  }, [agent, models, controller, desktop]);
 
   const busy = snap.status === "starting" || snap.status === "stopping";
   const listening = snap.status === "listening";
@@ -88,6 +95,11 @@ export function App({ controller, agent, models }: AppProps) {
         <span className={`agent agent-${agentState.state}`} data-testid="desktop-agent" title="FDC3 desktop agent">
           {agentState.state === "connected" ? `FDC3: ${agentState.route}` : agentState.state === "failed" ? `no desktop agent: ${agentState.error}` : "FDC3: connecting…"}
         </span>
+        {desktopState && ("error" in desktopState || desktopState.features.length > 0) && (
+          <span className="desktop" data-testid="desktop" data-desktop={"error" in desktopState ? "error" : desktopState.name} title="what this desktop adds beyond FDC3">
+            {"error" in desktopState ? desktopState.error : `${desktopState.name}: ${desktopState.features.join(", ")}`}
+          </span>
+        )}
       </header>
 
       <section className="controls">
