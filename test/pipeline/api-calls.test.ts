@@ -136,7 +136,7 @@ describe("the transcriber's Recordings client over HTTP", () => {
   it("lists finished recordings and fetches a transcript that SaveTranscript can carry", async () => {
     const baseUrl = await app.listen({ port: 0, host: "127.0.0.1" });
     const list = await fetchFinishedRecordings({ baseUrl, apiKey: API_KEY });
-    expect(list).toEqual([{ callId: "call-done", when: expect.any(String), direction: "inbound", participants: [] }]);
+    expect(list).toEqual([{ callId: "call-done", when: expect.any(String), direction: "inbound", participants: [], status: "done" }]);
     const t = await fetchRecordingTranscript({ baseUrl, apiKey: API_KEY }, "call-done");
     expect(validateContext(t).valid).toBe(true);
     expect(t.id.callId).toBe("call-done");
