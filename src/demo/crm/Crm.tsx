@@ -3,9 +3,10 @@
  * It handles `SaveTranscript`: a valid `fdc3.transcript` is stored in IndexedDB and listed;
  * an invalid one is refused with a visible error and a `Failed` `fdc3.transactionResult`.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
-import type { Context, IntentHandler, Listener } from "@finos/fdc3";
+import { useCallback, useEffect, useState } from "react";
+import type { Context, IntentHandler } from "@finos/fdc3";
 import { IntentName } from "../../contracts";
+import { useIntentListener } from "../shared/useIntentListener";
 import { errorText, useFdc3 } from "../shared/useFdc3";
 import type { CrmConfig } from "./crmConfig";
 import { IndexedDbRecordStore } from "./recordStore";
@@ -25,8 +26,6 @@ export function Crm({ config }: { config: CrmConfig }) {
   const [storeError, setStoreError] = useState<string | null>(null);
   const [records, setRecords] = useState<CrmRecord[]>([]);
   const [refusals, setRefusals] = useState<Refusal[]>([]);
-  const [listening, setListening] = useState(false);
-  const listener = useRef<Listener | null>(null);
   const [viewCalls, setViewCalls] = useState<{ recordId: string; text: string; ok: boolean } | null>(null);
 
   // "View calls": ViewInteractions with the record's contact; the desktop opens the app that shows them.
@@ -69,26 +68,10 @@ export function Crm({ config }: { config: CrmConfig }) {
     [store, storeError, config.name],
   );
 
-  // Register once connected and the database is open (or failed), so no intent arrives first.
-  useEffect(() => {
-    if (conn.status !== "connected" || (!store && !storeError)) return;
-    let cancelled = false;
-    conn.agent
-      .addIntentListener(IntentName.SaveTranscript, handler)
-      .then((l) => {
-        if (cancelled) void l.unsubscribe();
-        else {
-          listener.current = l;
-          setListening(true);
-        }
-      })
-      .catch((e: unknown) => setStoreError(`cannot listen for ${IntentName.SaveTranscript}: ${errorText(e)}`));
-    return () => {
-      cancelled = true;
-      void listener.current?.unsubscribe();
-      listener.current = null;
-    };
-  }, [conn, store, storeError, handler]);
+  // Registered once connected and the database is open (or failed), so no intent arrives first;
+  // once, whatever the handler's state (see useIntentListener).
+  const intentListener = useIntentListener(conn, IntentName.SaveTranscript, Boolean(store || storeError), handler);
+  const listening = intentListener.listening;
 
   return (
     <div className="app">
@@ -97,9 +80,9 @@ export function Crm({ config }: { config: CrmConfig }) {
         {conn.status === "failed" ? conn.error : conn.status}
         {listening ? ` · handling ${IntentName.SaveTranscript}` : ""}
       </div>
-      {storeError && (
+      {(storeError ?? intentListener.error) && (
         <div className="error" role="alert">
-          {storeError}
+          {storeError ?? intentListener.error}
         </div>
       )}
       {refusals.length > 0 && (

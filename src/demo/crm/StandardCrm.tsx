@@ -3,10 +3,11 @@
  * `CreateInteraction` with an `fdc3.interaction`, stores it in IndexedDB, lists it, and answers
  * with an `fdc3.transactionResult`; it knows nothing of `SaveTranscript` or `fdc3.transcript`.
  */
-import { StrictMode, useCallback, useEffect, useRef, useState } from "react";
+import { StrictMode, useCallback, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import type { Context, IntentHandler, Listener } from "@finos/fdc3";
+import type { Context, IntentHandler } from "@finos/fdc3";
 import { CREATE_INTERACTION, INTERACTION_ID_KEY } from "../../contracts";
+import { useIntentListener } from "../shared/useIntentListener";
 import { errorText, useFdc3 } from "../shared/useFdc3";
 import { createInteraction, type InteractionRecord } from "./createInteraction";
 import { IndexedDbInteractionStore } from "./interactionStore";
@@ -21,8 +22,6 @@ export function StandardCrm() {
   const [storeError, setStoreError] = useState<string | null>(null);
   const [records, setRecords] = useState<InteractionRecord[]>([]);
   const [refusals, setRefusals] = useState<string[]>([]);
-  const [listening, setListening] = useState(false);
-  const listener = useRef<Listener | null>(null);
 
   useEffect(() => {
     document.title = NAME;
@@ -45,26 +44,10 @@ export function StandardCrm() {
     [store, storeError],
   );
 
-  // Register once connected and the database is open (or failed), so no intent arrives first.
-  useEffect(() => {
-    if (conn.status !== "connected" || (!store && !storeError)) return;
-    let cancelled = false;
-    conn.agent
-      .addIntentListener(CREATE_INTERACTION, handler)
-      .then((l) => {
-        if (cancelled) void l.unsubscribe();
-        else {
-          listener.current = l;
-          setListening(true);
-        }
-      })
-      .catch((e: unknown) => setStoreError(`cannot listen for ${CREATE_INTERACTION}: ${errorText(e)}`));
-    return () => {
-      cancelled = true;
-      void listener.current?.unsubscribe();
-      listener.current = null;
-    };
-  }, [conn, store, storeError, handler]);
+  // Registered once connected and the database is open (or failed), so no intent arrives first;
+  // once, whatever the handler's state (see useIntentListener).
+  const intentListener = useIntentListener(conn, CREATE_INTERACTION, Boolean(store || storeError), handler);
+  const listening = intentListener.listening;
 
   return (
     <div className="app">
@@ -73,9 +56,9 @@ export function StandardCrm() {
         {conn.status === "failed" ? conn.error : conn.status}
         {listening ? ` · handling ${CREATE_INTERACTION}` : ""}
       </div>
-      {storeError && (
+      {(storeError ?? intentListener.error) && (
         <div className="error" role="alert">
-          {storeError}
+          {storeError ?? intentListener.error}
         </div>
       )}
       {refusals.length > 0 && (

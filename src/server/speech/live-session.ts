@@ -19,6 +19,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { RawData } from "ws";
+import { pauseReading, resumeReading } from "../ws-back-pressure";
 import type { ChannelLease } from "./admission";
 import { ENGINE_SAMPLE_RATE, type RecognizerStream, type SpeechEngine } from "./engines/engine";
 import { downmix, float32ToInt16, int16ToFloat32 } from "./audio/pcm";
@@ -239,7 +240,7 @@ export class LiveSession {
     const wait = this.flowWaitMs();
     if (wait <= 0) return;
     const { socket } = this.init;
-    socket.pause();
+    pauseReading(socket); // pinged while paused: a client that went away is noticed (ws-back-pressure.ts)
     this.clearIdleTimer(); // a throttled client is not idle
     this.throttleTimer = setTimeout(() => {
       this.throttleTimer = undefined;
@@ -248,7 +249,7 @@ export class LiveSession {
         this.throttle();
         return;
       }
-      socket.resume();
+      resumeReading(socket);
       this.armIdleTimer();
     }, Math.min(wait, FLOW_POLL_MS));
   }

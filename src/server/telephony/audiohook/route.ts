@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
 import { errorBody } from "../../errors";
+import { pauseReading, resumeReading } from "../../ws-back-pressure";
 import { AudiohookSession, type OpenCall, type SessionLimits } from "./session";
 import { NonceCache, safeEqual, verifyAudiohookSignature } from "./signature";
 
@@ -108,8 +109,9 @@ export async function audiohookRoutes(app: FastifyInstance, opts: AudiohookRoute
             setTimeout(() => socket.terminate(), 2_000).unref();
           },
           bufferedAmount: () => socket.bufferedAmount,
-          pauseReading: () => socket.pause(),
-          resumeReading: () => socket.resume(),
+          // Pinged while paused, so a client that went away is noticed (ws-back-pressure.ts).
+          pauseReading: () => pauseReading(socket),
+          resumeReading: () => resumeReading(socket),
         },
         onEnd: (s) => sessions.delete(s),
       });

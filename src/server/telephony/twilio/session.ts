@@ -29,6 +29,7 @@
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket, RawData } from "ws";
+import { pauseReading, resumeReading } from "../../ws-back-pressure";
 import {
   CallAlreadyStreamingError,
   LiveCallCapacityError,
@@ -262,11 +263,11 @@ export class TwilioMediaSession {
     call.setFlowControl({
       pause: () => {
         this.flowPaused = true;
-        this.socket.pause();
+        pauseReading(this.socket); // pinged while paused: a client that went away is noticed (ws-back-pressure.ts)
       },
       resume: () => {
         this.flowPaused = false;
-        this.socket.resume();
+        resumeReading(this.socket);
         this.armIdle();
       },
     });
