@@ -12,9 +12,9 @@ import { validateContext, type Transcript } from "../contracts";
 import { openMicrophone } from "./audio/microphone";
 import { openTabAudio } from "./audio/tab";
 import { openDesktop } from "./desktops/select";
-import { notifyingSave, wireDesktop } from "./desktops/wiring";
+import { notifyingSave, RecentTranscripts, wireDesktop } from "./desktops/wiring";
 import { connectDesktopAgent } from "./fdc3/agent";
-import { saveTranscriptAnywhere, wireTranscriber } from "./fdc3/wiring";
+import { openTranscriptInLibrary, saveTranscriptAnywhere, wireTranscriber } from "./fdc3/wiring";
 import { recordCrmSave } from "./library/crm-saves";
 import { LibraryOutbox } from "./library/outbox";
 import { TranscriberController } from "./session/controller";
@@ -34,6 +34,8 @@ const agent = connectDesktopAgent({ ioConnectReady: desktop });
 const libraryOutbox = LibraryOutbox.open({ target: { baseUrl: speechBaseUrl, token: () => requestServerToken() } });
 
 const chooser = new SaveChooserStore();
+// Transcripts the save notifications were about, for their "Open transcript" action.
+const recentTranscripts = new RecentTranscripts();
 
 /**
  * Save a transcript (live transcripts and finished recordings alike): SaveTranscript or the standard
@@ -49,6 +51,7 @@ const saveTranscript = notifyingSave(
     return saveTranscriptAnywhere(fdc3, transcript, chooser.choose, (appId, result) => recordCrmSave(libraryOutbox, transcript, appId, result, (m) => controller.notice(m)));
   },
   (message) => controller.notice(message),
+  recentTranscripts,
 );
 
 const controller = new TranscriberController({
@@ -76,7 +79,14 @@ const wired = agent.then(async ({ agent: fdc3, route }) => {
 });
 wired.catch(() => undefined); // shown by the UI
 const desktopWired = desktop.then(async (port) => {
-  await wireDesktop(port, controller);
+  await wireDesktop(port, controller, {
+    recent: recentTranscripts,
+    // A transcript no longer on screen opens in the Library (FDC3 open with the context: any desktop).
+    openInLibrary: async (t) => {
+      const { agent: fdc3 } = await agent;
+      await openTranscriptInLibrary(fdc3, t);
+    },
+  });
   return { name: port.name, features: port.features };
 });
 desktopWired.catch(() => undefined); // shown by the UI

@@ -335,5 +335,20 @@ describe("Callscribe Library, end to end", () => {
     await waitForText("fresh Library filtered", fresh.ui.getByTestId("contact-filter"), (x) => x.includes(EDWARD.name), 20_000);
     await waitFor("Edward's calls in the new window", () => hitIds(fresh), (ids) => ids.join() === made[1].id);
     expect(await fresh.ui.getByLabel("Participant").inputValue()).toBe(EDWARD.email);
+
+    // fdc3.open with an fdc3.transcript (what the transcriber's "Open transcript" does for a
+    // transcript no longer on its screen): a Library window opens on it, found by id.transcriptId.
+    await page.getByRole("button", { name: "Close Callscribe Library" }).click();
+    await waitFor("Library closed again", () => page.locator("iframe[data-app-id='callscribe-library']").count(), (n) => n === 0);
+    // The beta browser agent delivers open()'s context as a broadcast on no channel, which an app
+    // already joined to a user channel filters out (agent-proxy DefaultContextListener): open it on none.
+    await page.getByTestId("desktop-channel").selectOption("");
+    await crm.frame.evaluate(async (t) => (window as any).fdc3.open({ appId: "callscribe-library" }, t), made[0].transcript as unknown as Record<string, unknown>);
+    const onTranscript = await appWindow(page, "callscribe-library");
+    const shown = onTranscript.ui.getByRole("article", { name: "Transcript" });
+    await shown.waitFor({ state: "visible", timeout: 20_000 });
+    expect(await shown.locator(".turn .turn-speaker").allTextContents()).toEqual(made[0].transcript.segments!.map((s) => s.speaker));
+    expect(await shown.locator(".word").allTextContents()).toEqual(made[0].words.map((w) => w.word));
+    await page.screenshot({ path: resolve(shots, "library-opened-with-transcript.png") });
   });
 });

@@ -9,18 +9,19 @@ describe("Fdc3Inbox", () => {
     const box = new Fdc3Inbox();
     box.events.onContact(filter("a@example.com"), "intent");
     box.events.onRefused("bad", "channel");
+    box.events.onTranscript("t-42");
     const seen: string[] = [];
-    const ui = { onContact: (f: { participant: string }, via: string) => seen.push(`${via}:${f.participant}`), onRefused: (e: string, via: string) => seen.push(`${via}!${e}`) };
+    const ui = { onContact: (f: { participant: string }, via: string) => seen.push(`${via}:${f.participant}`), onTranscript: (id: string) => seen.push(`open ${id}`), onRefused: (e: string, via: string) => seen.push(`${via}!${e}`) };
     const detach = box.attach(ui);
-    expect(seen).toEqual(["intent:a@example.com", "channel!bad"]);
+    expect(seen).toEqual(["intent:a@example.com", "channel!bad", "open t-42"]);
     box.events.onContact(filter("b@example.com"), "channel");
-    expect(seen).toEqual(["intent:a@example.com", "channel!bad", "channel:b@example.com"]);
+    expect(seen).toEqual(["intent:a@example.com", "channel!bad", "open t-42", "channel:b@example.com"]);
     detach();
     box.events.onContact(filter("c@example.com"), "intent");
-    expect(seen).toHaveLength(3);
+    expect(seen).toHaveLength(4);
     // A detached UI's successor gets it (StrictMode: mount, unmount, mount).
     const later: string[] = [];
-    box.attach({ onContact: (f) => later.push(f.participant), onRefused: () => undefined });
+    box.attach({ onContact: (f) => later.push(f.participant), onTranscript: () => undefined, onRefused: () => undefined });
     expect(later).toEqual(["c@example.com"]);
   });
 
@@ -28,7 +29,7 @@ describe("Fdc3Inbox", () => {
     const box = new Fdc3Inbox();
     for (let i = 0; i < Fdc3Inbox.MAX_PENDING + 5; i++) box.events.onContact(filter(`p${i}@example.com`), "channel");
     const got: string[] = [];
-    box.attach({ onContact: (f) => got.push(f.participant), onRefused: () => undefined });
+    box.attach({ onContact: (f) => got.push(f.participant), onTranscript: () => undefined, onRefused: () => undefined });
     expect(got).toHaveLength(Fdc3Inbox.MAX_PENDING);
     expect(got.at(-1)).toBe(`p${Fdc3Inbox.MAX_PENDING + 4}@example.com`);
     expect(got[0]).toBe("p5@example.com");

@@ -327,6 +327,14 @@ export function librarySearchTests(kind: string, openDb: () => Promise<{ db: Dat
       expect(got.statusCode).toBe(200);
       expect(got.json().transcript.text).toBe(made[0].text);
       expect(got.json().saves).toEqual([]);
+      // The transcript's own id.transcriptId (what a desktop app knows) finds the same entry.
+      const tid = got.json().transcript.id.transcriptId as string;
+      expect(tid).not.toBe(ids[0]);
+      const byTid = await app.inject({ method: "GET", url: `/v1/transcripts/${encodeURIComponent(tid)}`, headers: auth });
+      expect(byTid.statusCode).toBe(200);
+      expect(byTid.json().id).toBe(ids[0]);
+      expect((await app.inject({ method: "GET", url: "/v1/transcripts/no-such-transcript", headers: auth })).statusCode).toBe(404);
+      expect((await app.inject({ method: "GET", url: "/v1/transcripts/bad%20id", headers: auth })).statusCode).toBe(400);
       const result = (recordId: string, status: string) => ({ type: "fdc3.transactionResult", status, context: { type: "fdc3.interaction", id: { acmeId: recordId }, participants: { type: "fdc3.contactList", contacts: [] }, timeRange: { type: "fdc3.timeRange", startTime: "2026-11-01T09:00:00Z" }, interactionType: "Call", description: "x", initiator: { type: "fdc3.contact", id: { email: "a@b.example" } } } });
       const s1 = await app.inject({ method: "POST", url: `/v1/transcripts/${ids[0]}/saves`, headers: { authorization: `Bearer ${listenToken}` }, payload: { appId: "acme-crm", result: result("R-1", "Created") } });
       expect(s1.statusCode, s1.body).toBe(201);

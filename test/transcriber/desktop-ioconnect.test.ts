@@ -23,7 +23,7 @@ import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/ser
 import { IOCONNECT_CONFIG, IOCONNECT_METHODS, ioConnectDesktop, type IoConnectApi, type IoConnectFactory } from "../../src/transcriber/desktops/ioconnect";
 import { browserDesktop } from "../../src/transcriber/desktops/port";
 import { openDesktop } from "../../src/transcriber/desktops/select";
-import { notifyingSave, sessionTitle, wireDesktop } from "../../src/transcriber/desktops/wiring";
+import { notifyingSave, RecentTranscripts, sessionTitle, wireDesktop, type WireDesktopOptions } from "../../src/transcriber/desktops/wiring";
 import { SaveCancelledError, TranscriberController, type SaveOutcome } from "../../src/transcriber/session/controller";
 import { FakeIODesktop, type FakeInvokeError } from "./fake-iodesktop";
 import { fileAudioSource } from "./file-audio-source";
@@ -76,7 +76,7 @@ async function invokeError(io: FakeIODesktop, method: string, args: object): Pro
 }
 
 /** A controller on the real server, wired to a fake io.Connect through the real adapter. */
-async function setup(save: (t: Transcript) => Promise<SaveOutcome> = async () => saved) {
+async function setup(save: (t: Transcript) => Promise<SaveOutcome> = async () => saved, options: WireDesktopOptions = {}) {
   const io = new FakeIODesktop();
   const port = await openDesktop({ iodesktop: { autoInjected: true } } as unknown as Window, async () => io.factory);
   const source = fileAudioSource(speech, 25);
@@ -86,10 +86,10 @@ async function setup(save: (t: Transcript) => Promise<SaveOutcome> = async () =>
     attachToCalls: false,
     validate: validateContext,
     openAudio: source.open,
-    saveTranscript: notifyingSave(port, save, (m) => controller.notice(m)),
+    saveTranscript: notifyingSave(port, save, (m) => controller.notice(m), options.recent),
   });
   controller.subscribe(() => notices.splice(0, notices.length, ...controller.getSnapshot().notices));
-  const wiring = await wireDesktop(port, controller);
+  const wiring = await wireDesktop(port, controller, options);
   return { io, port, source, controller, wiring, notices };
 }
 
@@ -201,6 +201,22 @@ describe("io.Connect Desktop: notifications", () => {
     expect(io.focusCount).toBe(1);
     // A malformed action argument is refused with the schema's reason.
     expect((await invokeError(io, "Callscribe.OpenTranscript", { id: 5 })).message).toMatch(/^OpenTranscript refused: expected \{transcriptId: string\}: .*transcriptId/);
+  });
+
+  it("the action on an older transcript (no longer on screen) opens it in the Library", async () => {
+    const opened: Transcript[] = [];
+    const { io, source, controller } = await setup(undefined, { recent: new RecentTranscripts(), openInLibrary: async (t) => void opened.push(t) });
+    await io.invoke("Callscribe.StartTranscription", { type: "fdc3.nothing" });
+    await source.done;
+    const first = (await io.invoke("Callscribe.StopTranscription", { type: "fdc3.nothing" })).returned as Transcript;
+    await until(() => io.notificationsRaised.length === 1, "the first save notification");
+    await io.invoke("Callscribe.StartTranscription", { type: "fdc3.nothing" });
+    await until(() => controller.getSnapshot().transcript?.id.transcriptId !== first.id.transcriptId, "a new session on screen");
+    expect(await io.clickAction(0, "open-transcript")).toEqual({ transcriptId: first.id.transcriptId, shown: false, openedIn: "callscribe-library" });
+    expect(opened.map((t) => t.id.transcriptId)).toEqual([first.id.transcriptId]);
+    expect(opened[0]!.text).toBe(first.text);
+    expect(io.focusCount).toBe(0);
+    await io.invoke("Callscribe.StopTranscription", { type: "fdc3.nothing" });
   });
 
   it("a failed save raises an alert with the reason; a CRM's Failed does too; a cancelled choice raises nothing", async () => {

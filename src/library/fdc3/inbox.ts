@@ -20,6 +20,7 @@ export class Fdc3Inbox {
   /** The events {@link wireLibrary} calls. */
   readonly events: LibraryFdc3Events = {
     onContact: (filter, via) => this.deliver((e) => e.onContact(filter, via)),
+    onTranscript: (transcriptId) => this.deliver((e) => e.onTranscript(transcriptId)),
     onRefused: (error, via) => this.deliver((e) => e.onRefused(error, via)),
   };
 

@@ -3,6 +3,9 @@
  * - handles the standard `ViewInteractions` intent with an `fdc3.contact`: the search opens filtered
  *   to that person (no result on success; a refused context gets a Failed `fdc3.transactionResult`);
  * - follows `fdc3.contact` on its user channel the same way (a refused one is only reported);
+ * - an `fdc3.transcript` (opened with `fdc3.open(library, transcript)`, e.g. from the transcriber's
+ *   "Open transcript" notification, or on the user channel) opens that transcript, by its
+ *   `id.transcriptId`;
  * - raises `SaveTranscript` with a transcript (the user picks the CRM in the desktop's resolver)
  *   and returns the CRM's `fdc3.transactionResult`.
  */
@@ -18,6 +21,8 @@ export const VIEW_INTERACTIONS = "ViewInteractions";
 export interface LibraryFdc3Events {
   /** A valid contact arrived (`via`: the intent or the user channel). */
   onContact(filter: ContactFilter, via: "intent" | "channel"): void;
+  /** A valid `fdc3.transcript` arrived: open the library's entry for its `id.transcriptId`. */
+  onTranscript(transcriptId: string): void;
   /** A context was refused, with the reason. */
   onRefused(error: string, via: "intent" | "channel"): void;
 }
@@ -41,6 +46,13 @@ export async function wireLibrary(agent: DesktopAgent, events: LibraryFdc3Events
       const read = contactFilter(context);
       if (read.ok) events.onContact(read.filter, "channel");
       else events.onRefused(read.error, "channel");
+    }),
+  );
+  listeners.push(
+    await agent.addContextListener("fdc3.transcript", (context) => {
+      const v = validateContext(context);
+      if (v.valid) events.onTranscript((context as unknown as Transcript).id.transcriptId);
+      else events.onRefused(`invalid fdc3.transcript: ${v.error}`, "channel");
     }),
   );
   return async () => {

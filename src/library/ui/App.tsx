@@ -20,12 +20,13 @@ export type LibraryPage = "search" | "dashboard";
 
 type Connection = { status: "connecting" } | { status: "connected"; agent: DesktopAgent } | { status: "failed"; error: string };
 
-/** Props: the API client, the page to open on, and how to reach the desktop agent (default `getAgent()`). */
-export function App({ api, initialPage = "search", connect = connectAgent }: { api: LibraryApi; initialPage?: LibraryPage; connect?: () => Promise<DesktopAgent> }) {
+/** Props: the API client, the page to open on, a transcript to open first (`#transcript=<id>`), and how to reach the desktop agent (default `getAgent()`). */
+export function App({ api, initialPage = "search", initialTranscript, connect = connectAgent }: { api: LibraryApi; initialPage?: LibraryPage; initialTranscript?: string; connect?: () => Promise<DesktopAgent> }) {
   const [page, setPage] = useState<LibraryPage>(initialPage);
   const [conn, setConn] = useState<Connection>({ status: "connecting" });
   const [contact, setContact] = useState<ContactRequest | undefined>();
   const [refused, setRefused] = useState<string | undefined>();
+  const [openRequest, setOpenRequest] = useState<{ id: string; seq: number } | undefined>(initialTranscript ? { id: initialTranscript, seq: 1 } : undefined);
 
   useEffect(() => {
     let live = true;
@@ -39,6 +40,11 @@ export function App({ api, initialPage = "search", connect = connectAgent }: { a
             setRefused(undefined);
             setPage("search");
             setContact((c) => ({ filter, seq: (c?.seq ?? 0) + 1 }));
+          },
+          onTranscript: (id) => {
+            setRefused(undefined);
+            setPage("search");
+            setOpenRequest((r) => ({ id, seq: (r?.seq ?? 0) + 1 }));
           },
           onRefused: (error, via) => setRefused(`Refused a contact from ${via === "intent" ? VIEW_INTERACTIONS : "the user channel"}: ${error}`),
         });
@@ -84,7 +90,7 @@ export function App({ api, initialPage = "search", connect = connectAgent }: { a
         </p>
       )}
       <main className="lib-main">
-        {page === "search" ? <SearchPage api={api} {...(contact && { contact })} {...(onSaveTranscript && { onSaveTranscript })} /> : <Dashboard api={api} />}
+        {page === "search" ? <SearchPage api={api} {...(contact && { contact })} {...(openRequest && { openRequest })} {...(onSaveTranscript && { onSaveTranscript })} /> : <Dashboard api={api} />}
       </main>
     </>
   );

@@ -26,6 +26,8 @@ export interface ContactRequest {
 export interface SearchPageProps {
   api: LibraryApi;
   contact?: ContactRequest;
+  /** A transcript to open (the library's id or the transcript's own `id.transcriptId`); `seq` grows with each request. */
+  openRequest?: { id: string; seq: number };
   /** Raise SaveTranscript from an opened transcript (absent outside a desktop). */
   onSaveTranscript?: (entry: LibraryEntry, t: Transcript) => Promise<SaveOutcomeView & { saves?: CrmSave[] }>;
 }
@@ -33,7 +35,7 @@ export interface SearchPageProps {
 type Results = { state: "idle" } | { state: "loading" } | { state: "ready"; hits: SearchHit[]; nextCursor?: string; loadingMore?: boolean; moreError?: string } | { state: "failed"; error: string };
 
 /** The search page. */
-export function SearchPage({ api, contact, onSaveTranscript }: SearchPageProps) {
+export function SearchPage({ api, contact, openRequest, onSaveTranscript }: SearchPageProps) {
   const [draft, setDraft] = useState<SearchFilters>(NO_FILTERS);
   const [applied, setApplied] = useState<SearchFilters>(NO_FILTERS);
   const [results, setResults] = useState<Results>({ state: "idle" });
@@ -107,6 +109,12 @@ export function SearchPage({ api, contact, onSaveTranscript }: SearchPageProps) 
       setOpened({ state: "failed", id, error: `Could not open the transcript: ${e instanceof Error ? e.message : String(e)}` });
     }
   };
+
+  // A transcript asked for by FDC3 (`fdc3.open` with an fdc3.transcript) or by the URL (#transcript=…).
+  useEffect(() => {
+    if (openRequest) void open(openRequest.id);
+    // Only a new request (its seq) opens again.
+  }, [openRequest?.seq]);
 
   const field = <K extends keyof SearchFilters>(k: K) => ({
     value: draft[k],

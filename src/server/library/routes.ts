@@ -32,6 +32,8 @@ export const MAX_QUERY_LENGTH = 200;
 
 /** Params schema of `/v1/transcripts/:id…` routes: a UUID. */
 export const ID_PARAMS = { type: "object", required: ["id"], properties: { id: { type: "string", pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" } } } as const;
+/** `GET /v1/transcripts/:id` also takes the transcript's own `id.transcriptId` (what desktop apps know), in a URL-safe spelling. */
+const ENTRY_REF_PARAMS = { type: "object", required: ["id"], properties: { id: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,200}$" } } } as const;
 const ISO_TIME = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$";
 
 /** JSON Schema of the search query string. */
@@ -88,7 +90,7 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRoutesOptions> = async (ap
     }
   });
 
-  app.get<{ Params: { id: string } }>("/v1/transcripts/:id", { config: { auth: LIBRARY_ROUTE_AUTH }, schema: { params: ID_PARAMS } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>("/v1/transcripts/:id", { config: { auth: LIBRARY_ROUTE_AUTH }, schema: { params: ENTRY_REF_PARAMS } }, async (request, reply) => {
     await beforeRead?.();
     const entry = await library.get(request.params.id);
     if (!entry) return reply.code(404).send(errorBody(request, "NOT_FOUND", `No transcript with id ${request.params.id}.`));

@@ -35,6 +35,9 @@ import type { AudioAvailability } from "./audio";
 import { dashboardFields, keyPhraseHmacKey } from "./dashboard-fields";
 
 /** Where a transcript came from (`fdc3.transcript` `source`). */
+
+/** The shape of the library's own ids (the `transcripts.id` uuid column). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type LibrarySource = "call" | "dictation" | "recording";
 
 /** One CRM save (`POST /v1/transcripts/:id/saves`): the `fdc3.transactionResult` the CRM returned. */
@@ -277,9 +280,14 @@ export class TranscriptLibrary {
     }
   }
 
-  /** One transcript, decrypted; undefined when unknown. */
+  /**
+   * One transcript, decrypted; undefined when unknown. `id` is the library's id, else the
+   * transcript's own `id.transcriptId` (what the desktop apps know, e.g. a notification's "Open").
+   */
   async get(id: string): Promise<LibraryEntry | undefined> {
-    const { rows } = await this.db.query(`SELECT ${SELECT_COLUMNS} FROM transcripts WHERE id = $1`, [id]);
+    let rows: Record<string, unknown>[] = [];
+    if (UUID.test(id)) ({ rows } = await this.db.query(`SELECT ${SELECT_COLUMNS} FROM transcripts WHERE id = $1`, [id]));
+    if (rows.length === 0) ({ rows } = await this.db.query(`SELECT ${SELECT_COLUMNS} FROM transcripts WHERE transcript_id = $1`, [id]));
     const r = rows[0];
     if (!r) return undefined;
     const transcript = this.openTranscript(r);

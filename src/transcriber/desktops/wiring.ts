@@ -6,7 +6,9 @@
  *   thrown with its reason (the caller's invoke rejects with it) and shown as a notice;
  * - notifications: {@link notifyingSave} wraps the save step, so every SaveTranscript outcome
  *   (a live session's, a recorded call's) raises one, with an action that opens the transcript:
- *   it brings the transcriber's window, which shows the transcript and its save result, forward;
+ *   it brings the transcriber's window, which shows the transcript and its save result, forward,
+ *   or, when the transcriber has moved on to another session, opens it in the Callscribe Library
+ *   (`fdc3.open` with the `fdc3.transcript`; the Library looks it up by `id.transcriptId`);
  * - title: while a session runs, the window's title says so ("● Live call with …"); the original
  *   title comes back when it ends.
  */
@@ -26,6 +28,28 @@ const OPEN_ARGS_SCHEMA = {
   additionalProperties: false,
 } as const;
 const validateOpenArgs = new Ajv({ allErrors: true }).compile<{ transcriptId: string }>(OPEN_ARGS_SCHEMA);
+
+/** The last transcripts notifications were raised about, by `id.transcriptId` (at most {@link RecentTranscripts.MAX}). */
+export class RecentTranscripts {
+  static readonly MAX = 20;
+  private readonly byId = new Map<string, Transcript>();
+  remember(t: Transcript): void {
+    this.byId.delete(t.id.transcriptId);
+    this.byId.set(t.id.transcriptId, t);
+    if (this.byId.size > RecentTranscripts.MAX) this.byId.delete(this.byId.keys().next().value!);
+  }
+  get(transcriptId: string): Transcript | undefined {
+    return this.byId.get(transcriptId);
+  }
+}
+
+/** Options of {@link wireDesktop}: where a transcript no longer on screen is opened. */
+export interface WireDesktopOptions {
+  /** Transcripts the notifications were about ({@link notifyingSave}'s). */
+  recent?: RecentTranscripts;
+  /** Open a transcript in the Library (e.g. `fdc3.open({appId: "callscribe-library"}, transcript)`). */
+  openInLibrary?: (t: Transcript) => Promise<void>;
+}
 
 /** What `start` answers when it started (or is already running) a session. */
 export interface StartAnswer {
@@ -57,7 +81,7 @@ export function sessionTitle(snapshot: Pick<TranscriberSnapshot, "status" | "req
  * @returns handles to withdraw the commands and stop following the session
  * @throws Error when the desktop refuses the commands (then nothing is left wired)
  */
-export async function wireDesktop(port: DesktopPort, controller: TranscriberController): Promise<DesktopWiring> {
+export async function wireDesktop(port: DesktopPort, controller: TranscriberController, options: WireDesktopOptions = {}): Promise<DesktopWiring> {
   const refuse = (what: string, e: unknown): never => {
     const message = `${what} refused: ${errorText(e)}`;
     controller.notice(message);
@@ -85,9 +109,18 @@ export async function wireDesktop(port: DesktopPort, controller: TranscriberCont
     },
     async open(args) {
       if (!validateOpenArgs(args)) return refuse("OpenTranscript", new Error(`expected {transcriptId: string}: ${new Ajv().errorsText(validateOpenArgs.errors)}`));
-      await port.focus();
       const shown = controller.getSnapshot().transcript?.id.transcriptId === args.transcriptId;
-      if (!shown) controller.notice(`transcript ${args.transcriptId} is no longer the one on screen; a recorded call's is in Recordings below`);
+      const known = shown ? undefined : options.recent?.get(args.transcriptId);
+      if (known && options.openInLibrary) {
+        try {
+          await options.openInLibrary(known);
+          return { transcriptId: args.transcriptId, shown: false, openedIn: "callscribe-library" };
+        } catch (e) {
+          controller.notice(`transcript ${args.transcriptId} could not be opened in the Library: ${errorText(e)}`);
+        }
+      }
+      await port.focus();
+      if (!shown) controller.notice(`transcript ${args.transcriptId} is no longer the one on screen; find it in the Callscribe Library`);
       return { transcriptId: args.transcriptId, shown };
     },
   });
@@ -122,15 +155,17 @@ function transcriptSubject(t: Transcript): string {
 /**
  * Wrap a SaveTranscript step so that each outcome raises a desktop notification: saved (the
  * CRM and its status), or not saved (the CRM's `Failed`, or why it could not be raised), each
- * with an "Open transcript" action. A cancelled app choice is the user's own doing: no notification.
+ * with an "Open transcript" action (`recent` remembers the transcript for it). A cancelled app choice is the user's own doing: no notification.
  * The outcome is passed on unchanged; a notification that fails is only reported to `onNotice`.
  */
 export function notifyingSave(
   port: Pick<DesktopPort, "notify">,
   save: (t: Transcript) => Promise<SaveOutcome>,
   onNotice: (message: string) => void = () => undefined,
+  recent?: RecentTranscripts,
 ): (t: Transcript) => Promise<SaveOutcome> {
   const tell = (t: Transcript, title: string, body: string, severity: "info" | "error") => {
+    recent?.remember(t);
     void port
       .notify({ title, body: `${transcriptSubject(t)}: ${body}`, severity, transcriptId: t.id.transcriptId, openLabel: "Open transcript" })
       .then((failed) => failed && onNotice(failed));

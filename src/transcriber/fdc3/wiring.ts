@@ -237,3 +237,15 @@ export async function saveTranscriptAnywhere(agent: DesktopAgent, transcript: Tr
   const target: AppIdentifier = chosen.instanceId ? { appId: chosen.appId, instanceId: chosen.instanceId } : { appId: chosen.appId };
   return raiseSaveIntent(agent, chosen.intent, contextFor(chosen.intent), target, onResult);
 }
+
+/** App Directory id of the Callscribe Library. */
+export const LIBRARY_APP_ID = "callscribe-library";
+
+/**
+ * Open `transcript` in the Callscribe Library: `fdc3.open` with the `fdc3.transcript` as context
+ * (the Library opens its entry by `id.transcriptId`).
+ * @throws the desktop agent's error (e.g. AppNotFound) when the Library cannot be opened
+ */
+export async function openTranscriptInLibrary(agent: DesktopAgent, transcript: Transcript): Promise<void> {
+  await agent.open({ appId: LIBRARY_APP_ID }, transcript as unknown as Context);
+}
