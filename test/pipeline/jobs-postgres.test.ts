@@ -109,7 +109,8 @@ describe("two worker processes on PostgreSQL", () => {
     expect(call.status).toBe("done");
     expect(call.stages.transcribe).toMatchObject({ status: "done", attempts: 2 });
     expect(call.stages.deliver).toMatchObject({ status: "done", attempts: 1 });
-    expect(survivor.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill")).toBe(true);
+    // The call's row says done before the survivor's "call done" log line has come through its stdout pipe.
+    expect(await waitFor(() => survivor.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill"), 15_000, "the survivor to log call done").catch(() => false)).toBe(true);
     expect(victim.lines.some((l) => l.msg === "call done" && l.call_id === "pg-kill")).toBe(false);
     expect(crm.hits.filter((h) => h.callId === "pg-kill").map((h) => h.accepted)).toEqual([true]);
     expect(wordRecall(call.transcript!.text, RECORDINGS.long.reference)).toBeGreaterThanOrEqual(0.5);

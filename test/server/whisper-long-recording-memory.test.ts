@@ -34,9 +34,11 @@ const SPEECH = 15;
  * ~120 MiB for every decode, at any duration). Below one copy of the hour's PCM16 (110 MiB), so a
  * path that holds the hour fails. The chunked path holds ~50 s of audio (1.6 MiB), plus the FLAC
  * (3.5 MiB) and the decoder's chunks V8 has not collected yet (the FakeCountingEngine test of the
- * same decoding measured +48–71 MiB). Measured here on 2 shared cores: chunked +53 and +65 MiB, whole-buffer +297 and +286 MiB.
+ * same decoding measured +48–71 MiB). Measured here on 2 shared cores: chunked +53 and +65 MiB, whole-buffer +297 and +286 MiB;
+ * in full runs under load chunked +43 and +96 MiB (V8 collects later when the cores are busy), whole-buffer +236 and +268 MiB.
+ * So the bound sits just under the one copy of the hour that a path holding it must add.
  */
-const PEAK_BOUND_MIB = 90;
+const PEAK_BOUND_MIB = 105;
 const CALL = `${corpusDir()}/calls_conversational/azure/test_call_audio.wav`;
 
 let dir: string;
@@ -124,5 +126,6 @@ describe("a long recording transcribed by Whisper through the chunked path", () 
     expect(peaks.chunked - baseline, report).toBeLessThan(PEAK_BOUND_MIB * MiB);
     // The contrast proves the bound measures something: the whole-buffer path holds the hour.
     expect(peaks.whole - baseline, report).toBeGreaterThan(100 * MiB);
+    expect(peaks.whole - peaks.chunked, report).toBeGreaterThan(100 * MiB);
   }, 900_000);
 });
