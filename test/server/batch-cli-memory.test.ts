@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { corpusDir } from "../../src/eval/corpus";
 import { loadFlac, readWav } from "../support/audio-encoders";
+import { ONE_MALLOC_ARENA } from "../support/malloc-env";
 import { rssBytes } from "../support/rss";
 import { writeSyntheticModel } from "./whisper-model-fixtures";
 
@@ -30,7 +31,8 @@ const SPEECH = 15;
  * PCM16 twice while its chunks were joined (a FLAC's length is not trusted for preallocation):
  * 2 × 92 MiB more than for 10 min. The chunked path holds a window of audio; what it does grow by
  * is the decoder's chunks V8 has not collected yet (+25–35 MiB per decode here, whatever the
- * duration). Measured on 2 shared cores: +66 MiB chunked.
+ * duration). Measured on 2 shared cores with one malloc arena: +11 to +31 MiB chunked, idle and with both
+ * cores busy (with two arenas +22 to +79 MiB, and +136 MiB once in CI, which this bound failed).
  */
 const GROWTH_BOUND_MIB = 100;
 const CALL = `${corpusDir()}/calls_conversational/azure/test_call_audio.wav`;
@@ -69,10 +71,9 @@ async function speechEvery(clip: Float32Array, seconds: number): Promise<Uint8Ar
 /** Run the CLI on one file; resolves with its exit code, peak VmRSS and output. */
 async function runCli(file: string, out: string): Promise<{ code: number | null; peak: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/transcribe.ts", file, "--out", out, "--model", "whisper-synth.en"], {
-    // MALLOC_ARENA_MAX: whisper.cpp allocates a fresh decoding state (~120 MiB) per decode on whichever
-    // libuv thread runs it, and glibc keeps a freed one per thread arena: bounded by the threads, not the
-    // duration, but it would make the peak depend on how many threads happened to decode.
-    env: { ...process.env, CALLSCRIBE_MODELS_DIR: dir, CALLSCRIBE_DEFAULT_MODEL: "", MALLOC_ARENA_MAX: "2" },
+    // One malloc arena: whisper.cpp's per-decode state would otherwise stay in as many arenas as
+    // pool threads happened to decode (`malloc-env.ts`).
+    env: { ...process.env, CALLSCRIBE_MODELS_DIR: dir, CALLSCRIBE_DEFAULT_MODEL: "", ...ONE_MALLOC_ARENA },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

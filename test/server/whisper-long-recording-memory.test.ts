@@ -20,6 +20,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { corpusDir } from "../../src/eval/corpus";
 import { spawnTs } from "../pipeline/jobs-support";
 import { loadFlac, readWav } from "../support/audio-encoders";
+import { ONE_MALLOC_ARENA } from "../support/malloc-env";
 import { rssBytes } from "../support/rss";
 import { writeSyntheticModel } from "./whisper-model-fixtures";
 
@@ -35,7 +36,8 @@ const SPEECH = 15;
  * path that holds the hour fails. The chunked path holds ~50 s of audio (1.6 MiB), plus the FLAC
  * (3.5 MiB) and the decoder's chunks V8 has not collected yet (the FakeCountingEngine test of the
  * same decoding measured +48–71 MiB). Measured here on 2 shared cores: chunked +53 and +65 MiB, whole-buffer +297 and +286 MiB;
- * in full runs under load chunked +43 and +96 MiB (V8 collects later when the cores are busy), whole-buffer +236 and +268 MiB.
+ * in full runs under load chunked +43 and +96 MiB (V8 collects later when the cores are busy), whole-buffer +236 and +268 MiB,
+ * all with two malloc arenas; with one (`malloc-env.ts`), chunked +30 and +30 MiB, whole-buffer +232 and +231 MiB.
  * So the bound sits just under the one copy of the hour that a path holding it must add.
  */
 const PEAK_BOUND_MIB = 105;
@@ -83,9 +85,9 @@ describe("a long recording transcribed by Whisper through the chunked path", () 
     const warm = await speechEvery(call.channels[0]!, 300, 60, SPEECH);
     writeFileSync(join(dir, "long.flac"), long);
     writeFileSync(join(dir, "warm.flac"), warm);
-    // MALLOC_ARENA_MAX: whisper.cpp allocates a fresh decoding state (~120 MiB) per decode on whichever libuv
-    // thread runs it, and glibc keeps a freed one per thread arena: bounded by the threads, not the duration.
-    const child = spawnTs("test/support/whisper-long-recording-child.ts", { MODELS_DIR: dir, WARM_FILE: join(dir, "warm.flac"), LONG_FILE: join(dir, "long.flac"), MALLOC_ARENA_MAX: "2" });
+    // One malloc arena: whisper.cpp's per-decode state would otherwise stay in as many arenas as pool
+    // threads happened to decode (`malloc-env.ts`).
+    const child = spawnTs("test/support/whisper-long-recording-child.ts", { MODELS_DIR: dir, WARM_FILE: join(dir, "warm.flac"), LONG_FILE: join(dir, "long.flac"), ...ONE_MALLOC_ARENA });
     const pid = child.child.pid!;
     const phase = (name: string) => child.lines.find((l) => l.phase === name) as Record<string, unknown> | undefined;
     const deadline = Date.now() + 300_000;
