@@ -6,7 +6,8 @@
  *   → the desktop (its secret link; the Library reads with the host's library tokens) → the Library
  *   lists them → a phrase from one finds it first, highlighted → its transcript view shows the
  *   turns, word spans and low-confidence marks → export WebVTT downloads a file named after the call
- *   → Save to CRM (SaveTranscript, the user picks Notes CRM) → Created, in the save history →
+ *   → Save to CRM (the Library's "Save to…" chooser: Notes CRM with SaveTranscript) → Created, in the
+ *   save history → again to the Standard CRM (CreateInteraction with an fdc3.interaction) → Created, in the history →
  *   Notes CRM's "View calls" raises ViewInteractions with the contact → the Library filters to that
  *   person → an invalid contact is refused with a Failed result → a contact on the user channel
  *   filters by phone.
@@ -30,7 +31,7 @@ import { createPocketSphinxEngine, type PocketSphinxEngine } from "../../src/ser
 import { openPgliteDatabase, type Database } from "../../src/server/store/database";
 import { migrate } from "../../src/server/store/migrations";
 import { launchChromium } from "./support/chromium";
-import { appWindow, collectConsole, launchApp, resolverOptions, waitFor, waitForText, type AppHandle } from "./support/desktop";
+import { appWindow, chooseSaveTarget, collectConsole, launchApp, saveChooserOptions, waitFor, waitForText, type AppHandle } from "./support/desktop";
 import { CORPUS_DIR, REPO_ROOT, requireFile } from "./support/paths";
 
 const API_KEY = "e2e-library-key-0123456789";
@@ -274,20 +275,44 @@ describe("Callscribe Library, end to end", () => {
     expect(cueTimes).toEqual(t.segments!.map((s) => Math.round(s.start * 1000) / 1000));
     expect(vtt).toContain(`<v ${EDWARD.name}>`);
 
-    // Save to CRM: SaveTranscript; the desktop asks which CRM; Notes CRM answers Created.
+    // Save to CRM: SaveTranscript CRMs and the standard-only CreateInteraction CRM are both in the
+    // desktop, so the Library's "Save to…" chooser lists each app with its intent (as the
+    // transcriber's does); Notes CRM gets SaveTranscript and answers Created.
     await view.getByRole("button", { name: "Save to CRM" }).click();
-    const { appIds } = await resolverOptions(page, 20_000);
-    expect([...appIds].sort()).toEqual(["acme-crm", "notes-crm"]);
-    await page.getByTestId("intent-resolver").getByRole("button", { name: "Notes CRM (new window)" }).click();
+    expect((await saveChooserOptions(lib)).targets).toEqual(["acme-crm SaveTranscript", "notes-crm SaveTranscript", "standard-crm CreateInteraction"]);
+    await chooseSaveTarget(lib, "Notes CRM (new window) · Save Transcript");
     const saveResult = lib.ui.getByTestId("save-result");
     await waitForText("save result", saveResult, (x) => x.includes("Created"), 30_000);
     expect(await saveResult.getAttribute("data-app-id")).toBe("notes-crm");
+    expect(await saveResult.getAttribute("data-intent")).toBe("SaveTranscript");
     // The save is in the library's history (the server's, shown in the view).
     // (Its last entry: a retry of this test saves a second time.)
     await waitFor("save history", () => view.getByTestId("crm-save").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-app-id")} ${e.getAttribute("data-status")}`)), (l) => l.at(-1) === "notes-crm Created");
     const stored = (await (await fetch(`${origin}/v1/transcripts/${made[target].id}`, { headers: auth })).json()) as { saves: { appId: string; status: string }[] };
     expect(stored.saves.map((s) => [s.appId, s.status]).at(-1)).toEqual(["notes-crm", "Created"]);
     await page.screenshot({ path: resolve(shots, "library-transcript.png") });
+
+    // The same transcript to the Standard CRM, which knows only the standard CreateInteraction: it gets
+    // the transcript's fdc3.interaction; its fdc3.transactionResult is shown and kept in the history.
+    await view.getByRole("button", { name: "Save to CRM" }).click();
+    await lib.ui.getByTestId("save-chooser").waitFor({ state: "visible", timeout: 20_000 });
+    await page.screenshot({ path: resolve(shots, "library-save-chooser.png") });
+    await chooseSaveTarget(lib, "Standard CRM (new window) · Create Interaction");
+    const stdText = await waitForText("Standard CRM result", saveResult, (x) => x.includes("CreateInteraction"), 30_000);
+    expect(stdText).toMatch(/^Created by Standard CRM via CreateInteraction: Saved interaction STD-\d{6} in Standard CRM$/);
+    expect(await saveResult.getAttribute("data-app-id")).toBe("standard-crm");
+    await waitFor("Standard CRM in the save history", () => view.getByTestId("crm-save").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-app-id")} ${e.getAttribute("data-status")}`)), (l) => l.at(-1) === "standard-crm Created");
+    const afterStd = (await (await fetch(`${origin}/v1/transcripts/${made[target].id}`, { headers: auth })).json()) as { saves: { appId: string; status: string; recordId?: string; result: { context?: { type: string; interactionType: string; id: Record<string, string> } } }[] };
+    const stdSave = afterStd.saves.at(-1)!;
+    expect([stdSave.appId, stdSave.status, stdSave.result.context?.type, stdSave.result.context?.interactionType, stdSave.result.context?.id.Callscribe]).toEqual(["standard-crm", "Created", "fdc3.interaction", "Call", t.id.transcriptId]);
+    // The history names the CRM's record (its own id key), not the transcript id it echoed back.
+    expect(stdSave.recordId).toMatch(/^STD-\d{6}$/);
+    expect(stdSave.recordId).toBe(stdSave.result.context?.id.StandardCRM);
+    expect(await view.getByTestId("crm-save").last().textContent()).toContain(`by standard-crm as ${stdSave.recordId} `);
+    const std = await appWindow(page, "standard-crm");
+    expect(await waitForText("Standard CRM record", std.ui.getByTestId("crm-record").first().getByTestId("crm-record-text"))).toContain(made[target].text.trim());
+    await page.screenshot({ path: resolve(shots, "library-save-standard-crm.png") });
+    await view.getByRole("region", { name: "CRM saves" }).screenshot({ path: resolve(shots, "library-save-history.png") });
 
     // Notes CRM now holds Edward's call; its "View calls" raises ViewInteractions with his contact,
     // which goes to the running Library: it shows his calls only.

@@ -6,13 +6,15 @@
  * - an `fdc3.transcript` (opened with `fdc3.open(library, transcript)`, e.g. from the transcriber's
  *   "Open transcript" notification, or on the user channel) opens that transcript, by its
  *   `id.transcriptId`;
- * - raises `SaveTranscript` with a transcript (the user picks the CRM in the desktop's resolver)
- *   and returns the CRM's `fdc3.transactionResult`.
+ * - saves a transcript as the transcriber does ({@link saveToCrm}): `SaveTranscript`, or the standard
+ *   `CreateInteraction` with an `fdc3.interaction` for CRMs that know only that, with the "Save to…"
+ *   chooser when both kinds are in the desktop; returns the CRM's `fdc3.transactionResult`.
  */
 import type { Context, DesktopAgent, Listener } from "@finos/fdc3";
-import { IntentName, validateContext, type Transcript } from "../../contracts";
+import { validateContext, type Transcript } from "../../contracts";
+import type { SaveIntent } from "../../transcriber/fdc3/save-targets";
+import { saveTranscriptAnywhere, type ChooseSaveTarget } from "../../transcriber/fdc3/save";
 import { contactFilter, refusal, type ContactFilter } from "./contact";
-import { errorText } from "./agent";
 
 /** The standard FDC3 intent the Library handles. */
 export const VIEW_INTERACTIONS = "ViewInteractions";
@@ -60,50 +62,42 @@ export async function wireLibrary(agent: DesktopAgent, events: LibraryFdc3Events
   };
 }
 
-/** What a CRM answered to SaveTranscript. */
+/** What the CRM answered to the save intent. */
 export interface SaveResult {
   appId: string;
+  /** The app's App Directory title, when the desktop agent told it. */
+  appTitle?: string;
+  /** The intent that carried the transcript. */
+  intent: SaveIntent;
   status: string;
   message?: string;
   /** The whole `fdc3.transactionResult`. */
   result: Record<string, unknown>;
 }
 
-const FDC3_ERRORS: Record<string, string> = {
-  NoAppsFound: "no app can save a transcript",
-  UserCancelledResolution: "the app choice was cancelled",
-  ResolverUnavailable: "the desktop's intent resolver is unavailable",
-  ResolverTimeout: "no app was chosen in time",
-  TargetAppUnavailable: "the chosen app could not be started",
-  IntentDeliveryFailed: "the chosen app did not accept SaveTranscript in time",
-  NoResultReturned: "the app returned no result",
-  IntentHandlerRejected: "the app failed to save",
-  ApiTimeout: "the desktop agent timed out",
-};
-
 /**
- * Raise SaveTranscript with `transcript` and wait for the CRM's answer.
- * @returns the app and its `fdc3.transactionResult` (a Failed status is returned, not thrown)
- * @throws Error with a readable message when the transcript is invalid, the intent cannot be
- *   resolved, or the answer is not a valid `fdc3.transactionResult`
+ * Save `transcript` the way the transcriber does (`transcriber/fdc3/save.ts` `saveTranscriptAnywhere`, plan in
+ * `transcriber/fdc3/save-targets.ts`): SaveTranscript apps only → SaveTranscript, the desktop's
+ * resolver picks; CreateInteraction apps only → CreateInteraction with the transcript's
+ * `fdc3.interaction` (`interactionFromTranscript`); both kinds → `choose` (the "Save to…" chooser).
+ * @returns the app, the intent and its `fdc3.transactionResult` (a Failed status is returned, not thrown)
+ * @throws SaveCancelledError when the user closed the chooser or the resolver
+ * @throws Error with a readable message when the transcript is invalid, no app can save, the
+ *   intent cannot be resolved, or the answer is not a valid `fdc3.transactionResult`
  */
-export async function raiseSaveTranscript(agent: DesktopAgent, transcript: Transcript): Promise<SaveResult> {
-  const checked = validateContext(transcript);
-  if (!checked.valid) throw new Error(`not raising SaveTranscript: ${checked.error}`);
-  let appId = "unknown app";
-  try {
-    const resolution = await agent.raiseIntent(IntentName.SaveTranscript, transcript as Context);
-    appId = resolution.source.appId;
-    const result = (await resolution.getResult()) as Context | undefined;
-    if (!result || typeof (result as { broadcast?: unknown }).broadcast === "function") throw new Error("NoResultReturned");
-    const valid = validateContext(result);
-    if (!valid.valid) throw new Error(`${appId} returned an invalid result: ${valid.error}`);
-    if (result.type !== "fdc3.transactionResult") throw new Error(`${appId} returned ${result.type}, expected fdc3.transactionResult`);
-    const tr = result as unknown as { status: string; message?: string };
-    return { appId, status: tr.status, ...(tr.message && { message: tr.message }), result: result as unknown as Record<string, unknown> };
-  } catch (e) {
-    const raw = errorText(e);
-    const text = FDC3_ERRORS[raw] ?? raw;
-    throw new Error(appId === "unknown app" ? `SaveTranscript: ${text}` : `SaveTranscript via ${appId}: ${text}`);
-  }
+export async function saveToCrm(agent: DesktopAgent, transcript: Transcript, choose: ChooseSaveTarget): Promise<SaveResult> {
+  let result: Record<string, unknown> | undefined;
+  const outcome = await saveTranscriptAnywhere(agent, transcript, choose, (_appId, r) => {
+    result = r;
+  });
+  // saveTranscriptAnywhere hands over every valid result before it returns; this guards that contract.
+  if (!result) throw new Error(`${outcome.intent ?? "SaveTranscript"} via ${outcome.appId}: no fdc3.transactionResult to record`);
+  return {
+    appId: outcome.appId,
+    ...(outcome.appTitle && { appTitle: outcome.appTitle }),
+    intent: (outcome.intent as SaveIntent | undefined) ?? "SaveTranscript",
+    status: outcome.status,
+    ...(outcome.message && { message: outcome.message }),
+    result,
+  };
 }

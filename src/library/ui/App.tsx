@@ -2,17 +2,20 @@
  * The Library's shell: a header with its pages (Search, Dashboard), the FDC3 connection and the
  * current page. FDC3 (`../fdc3/wiring.ts`): a contact from `ViewInteractions` or the user channel
  * opens the search filtered to that person; an opened transcript can be sent to a CRM with
- * SaveTranscript, and the CRM's answer goes into the library's save history.
+ * SaveTranscript or the standard CreateInteraction (the transcriber's "Save to…" chooser when both
+ * kinds of CRM are there), and the CRM's answer goes into the library's save history.
  */
 import { useEffect, useState } from "react";
 import type { DesktopAgent } from "@finos/fdc3";
+import type { Transcript } from "../../contracts";
+import { SaveChooser, SaveChooserStore } from "../../transcriber/ui/SaveChooser";
 import type { LibraryApi } from "../api/client";
 import { recordSave } from "../api/saves";
 import type { CrmSave } from "../api/types";
 import { Dashboard } from "../dashboard/Dashboard";
 import { connectAgent, errorText } from "../fdc3/agent";
 import { libraryInbox } from "../fdc3/inbox";
-import { raiseSaveTranscript, VIEW_INTERACTIONS } from "../fdc3/wiring";
+import { saveToCrm, VIEW_INTERACTIONS } from "../fdc3/wiring";
 import { SearchPage, type ContactRequest } from "./SearchPage";
 
 /** The Library's pages. */
@@ -26,6 +29,7 @@ export function App({ api, initialPage = "search", initialTranscript, connect = 
   const [conn, setConn] = useState<Connection>({ status: "connecting" });
   const [contact, setContact] = useState<ContactRequest | undefined>();
   const [refused, setRefused] = useState<string | undefined>();
+  const [chooser] = useState(() => new SaveChooserStore());
   const [openRequest, setOpenRequest] = useState<{ id: string; seq: number } | undefined>(initialTranscript ? { id: initialTranscript, seq: 1 } : undefined);
 
   useEffect(() => {
@@ -59,15 +63,16 @@ export function App({ api, initialPage = "search", initialTranscript, connect = 
 
   const agent = conn.status === "connected" ? conn.agent : undefined;
   const onSaveTranscript = agent
-    ? async (entry: { id: string }, t: Parameters<typeof raiseSaveTranscript>[1]) => {
-        const r = await raiseSaveTranscript(agent, t);
+    ? async (entry: { id: string }, t: Transcript) => {
+        const r = await saveToCrm(agent, t, chooser.choose);
+        const shown = { appId: r.appId, ...(r.appTitle && { appTitle: r.appTitle }), intent: r.intent, status: r.status };
         let saves: CrmSave[] | undefined;
         try {
           saves = await recordSave(api.baseUrl, entry.id, r.appId, r.result);
         } catch (e) {
-          return { appId: r.appId, status: r.status, message: `${r.message ?? ""} (not in the save history: ${errorText(e)})`.trim() };
+          return { ...shown, message: `${r.message ?? ""} (not in the save history: ${errorText(e)})`.trim() };
         }
-        return { appId: r.appId, status: r.status, ...(r.message && { message: r.message }), saves };
+        return { ...shown, ...(r.message && { message: r.message }), saves };
       }
     : undefined;
 
@@ -92,6 +97,7 @@ export function App({ api, initialPage = "search", initialTranscript, connect = 
       <main className="lib-main">
         {page === "search" ? <SearchPage api={api} {...(contact && { contact })} {...(openRequest && { openRequest })} {...(onSaveTranscript && { onSaveTranscript })} /> : <Dashboard api={api} />}
       </main>
+      <SaveChooser store={chooser} />
     </>
   );
 }

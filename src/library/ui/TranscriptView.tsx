@@ -2,7 +2,7 @@
  * One stored transcript (issue 9 §3): turns by speaker with start times, every word a span with its
  * times (low-confidence words marked), the analysis (summary, topics, key phrases, action items),
  * sentiment per turn as a strip of coloured segments, talk time per party, the CRM save history,
- * exports (TXT, JSON, WebVTT, SRT) and Save to CRM (FDC3 SaveTranscript).
+ * exports (TXT, JSON, WebVTT, SRT) and Save to CRM (FDC3 SaveTranscript or CreateInteraction).
  *
  * Playback contract: with `playback`, the word with `start ≤ time < end` (`playback/clock.ts`)
  * gets class `current` and `aria-current="true"`, and clicking a word calls `seek(word.start)`;
@@ -24,9 +24,13 @@ export interface Playback {
   seek(seconds: number): void;
 }
 
-/** A CRM's answer to SaveTranscript, as the view shows it. */
+/** A CRM's answer to the save intent, as the view shows it. */
 export interface SaveOutcomeView {
   appId: string;
+  /** The app's App Directory title, when known (else the appId is shown). */
+  appTitle?: string;
+  /** `SaveTranscript` or `CreateInteraction`. */
+  intent?: string;
   status: string;
   message?: string;
 }
@@ -37,7 +41,10 @@ export interface TranscriptViewProps {
   playback?: Playback;
   /** Drawn under the header (the audio player of a recorded call). */
   player?: ReactNode;
-  /** Raise SaveTranscript; resolves with the CRM's answer, rejects with a readable Error. Absent: no button. */
+  /**
+   * Save to a CRM (SaveTranscript or CreateInteraction); resolves with the CRM's answer, rejects
+   * with a readable Error, or with a `SaveCancelledError` when the user closed the app choice. Absent: no button.
+   */
   onSaveTranscript?: (t: Transcript) => Promise<SaveOutcomeView>;
   /** Back to the results; absent: no button. */
   onBack?: () => void;
@@ -59,7 +66,7 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
   const sentiments = useTurnSentiments(t, turns);
   const timeline = useMemo(() => wordTimeline(turns), [t]);
   const current = playback ? wordAt(timeline, playback.time) : undefined;
-  const [save, setSave] = useState<{ state: "idle" } | { state: "saving" } | { state: "done"; outcome: SaveOutcomeView } | { state: "failed"; error: string }>({ state: "idle" });
+  const [save, setSave] = useState<{ state: "idle" } | { state: "saving" } | { state: "done"; outcome: SaveOutcomeView } | { state: "failed"; error: string } | { state: "cancelled" }>({ state: "idle" });
 
   const runSave = async () => {
     if (!onSaveTranscript) return;
@@ -67,7 +74,8 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
     try {
       setSave({ state: "done", outcome: await onSaveTranscript(t) });
     } catch (e) {
-      setSave({ state: "failed", error: e instanceof Error ? e.message : String(e) });
+      if (e instanceof Error && e.name === "SaveCancelledError") setSave({ state: "cancelled" });
+      else setSave({ state: "failed", error: e instanceof Error ? e.message : String(e) });
     }
   };
 
@@ -102,9 +110,15 @@ export function TranscriptView({ entry, playback, player, onSaveTranscript, onBa
           )}
         </div>
         {save.state === "done" && (
-          <p role="status" data-testid="save-result" data-status={save.outcome.status} data-app-id={save.outcome.appId} className={save.outcome.status === "Failed" ? "lib-error" : "lib-ok"}>
-            {save.outcome.status} by {save.outcome.appId}
+          <p role="status" data-testid="save-result" data-status={save.outcome.status} data-app-id={save.outcome.appId} data-intent={save.outcome.intent} className={save.outcome.status === "Failed" ? "lib-error" : "lib-ok"}>
+            {save.outcome.status} by {save.outcome.appTitle ?? save.outcome.appId}
+            {save.outcome.intent ? ` via ${save.outcome.intent}` : ""}
             {save.outcome.message ? `: ${save.outcome.message}` : ""}
+          </p>
+        )}
+        {save.state === "cancelled" && (
+          <p role="status" className="lib-muted" data-testid="save-cancelled">
+            Not saved: the app choice was cancelled.
           </p>
         )}
         {save.state === "failed" && (

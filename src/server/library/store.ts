@@ -27,7 +27,7 @@
  * parameters, not stored).
  */
 import { createHmac, randomUUID } from "node:crypto";
-import type { Transcript } from "../../contracts";
+import { INTERACTION_ID_KEY, type Transcript } from "../../contracts";
 import type { AtRestCipher } from "../store/crypto";
 import type { Queryable } from "../store/database";
 import type { Analysis } from "../store/model";
@@ -328,8 +328,10 @@ export class TranscriptLibrary {
   async addSave(id: string, appId: string, result: Record<string, unknown>): Promise<CrmSave[] | undefined> {
     const ctxId = (result.context as { id?: Record<string, unknown> } | undefined)?.id;
     // The CRM's own record id: `crmRecordId` when it names it (our CRMs echo the transcript's ids
-    // too), else the first string id it returned.
-    const recordId = typeof ctxId?.crmRecordId === "string" ? ctxId.crmRecordId : ctxId ? Object.values(ctxId).find((v) => typeof v === "string") : undefined;
+    // too), else the first string id it returned that is not our own `Callscribe` id (a CreateInteraction
+    // CRM echoes the fdc3.interaction's `id.Callscribe`, the transcript id, beside its own key).
+    const recordId =
+      typeof ctxId?.crmRecordId === "string" ? ctxId.crmRecordId : ctxId ? Object.entries(ctxId).find(([k, v]) => k !== INTERACTION_ID_KEY && typeof v === "string")?.[1] : undefined;
     const save: StoredSave = {
       appId,
       status: String(result.status),

@@ -22,6 +22,8 @@ import { openListenConnection, type ListenConnection, type ListenConnectionOptio
 import { DirectGrantError, requestDirectGrant, type ConnectionMode } from "./direct-grant";
 import { canTransition, isActive, transition, type SessionEvent, type SessionStatus } from "./state";
 import { mergeContacts, type StartRequest } from "./start-request";
+import { SaveCancelledError, type SaveOutcome } from "./save-outcome";
+export { SaveCancelledError, type SaveOutcome } from "./save-outcome";
 import { TranscriptAccumulator, type ProviderInfo } from "./transcript-builder";
 import { isSpeechServerReachable, unreachableMessage } from "./reachability";
 import { NoLiveCallError, openLiveCallConnection, type LiveCallConnection, type LiveCallInfo } from "./call-stream";
@@ -61,20 +63,6 @@ export interface OpenAudioOptions {
 /** Opens the audio source: the microphone (or a tab, or both) in the browser, a file in tests. */
 export type OpenAudio = (sink: AudioSink, options: OpenAudioOptions) => Promise<AudioCapture>;
 
-/** Outcome of SaveTranscript as the UI shows it. */
-export interface SaveOutcome {
-  /** App that handled the intent (`IntentResolution.source.appId`). */
-  appId: string;
-  /** That app's title from the desktop agent's App Directory (`getAppMetadata`), when known. */
-  appTitle?: string;
-  /** `fdc3.transactionResult` `status`, e.g. `Created`, `Updated`, `Failed`. */
-  status: string;
-  /** The transaction result's `message`, if any. */
-  message?: string;
-  /** The intent that carried it: `SaveTranscript`, or the standard `CreateInteraction` (issue 10 §2). */
-  intent?: string;
-}
-
 /** Why a transcript was not saved although nothing failed. */
 export type NotSavedReason = "cancelled" | "nothing-said";
 
@@ -89,16 +77,6 @@ export type SaveState =
   | { state: "failed"; error: string }
   | { state: "not-saved"; reason: NotSavedReason };
 
-/**
- * Thrown by a `saveTranscript` step when the user cancelled the choice of app (FDC3
- * `ResolveError.UserCancelled`): the transcript is not saved, but nothing failed.
- */
-export class SaveCancelledError extends Error {
-  constructor(message = "the app choice was cancelled") {
-    super(message);
-    this.name = "SaveCancelledError";
-  }
-}
 
 /** Injected dependencies. */
 export interface ControllerDeps {

@@ -1,11 +1,12 @@
 /**
- * The transcriber's "Save to…" chooser (issue 10 §2): shown when both SaveTranscript CRMs and
+ * The "Save to…" chooser of the transcriber and the Library (issue 10 §2): shown when both SaveTranscript CRMs and
  * standard-only CreateInteraction CRMs are in the desktop, since a desktop resolver lists one
  * intent's apps for one context. Lists each app with the intent it would get; Cancel or Escape
  * leaves the transcript unsaved (the same as closing the desktop's resolver).
  */
 import { useSyncExternalStore } from "react";
 import { targetLabel, type SaveTarget } from "../fdc3/save-targets";
+import "./save-chooser.css";
 
 /** One pending question at a time; a new one answers the previous with "closed". */
 export class SaveChooserStore {

@@ -114,7 +114,7 @@ export function waitForFdc3(app: AppHandle): Promise<unknown> {
 }
 
 /**
- * The transcriber's "Save to…" chooser (issue 10 §2: shown when SaveTranscript CRMs and
+ * The "Save to…" chooser of the transcriber or the Library (issue 10 §2: shown when SaveTranscript CRMs and
  * standard-only CreateInteraction CRMs are both in the desktop): its options' labels and targets.
  */
 export async function saveChooserOptions(transcriber: AppHandle, timeoutMs = 20_000): Promise<{ labels: string[]; targets: string[] }> {
