@@ -36,10 +36,10 @@ function withOverlappingOneOfFixed<T>(schema: T): T {
 
 const SCHEMA_FIXES = new Set(["fdc3.timeRange", "fdc3.interaction"]);
 
-function compileAll(): Map<string, ValidateFunction> {
+function compileAll(allErrors: boolean): Map<string, ValidateFunction> {
   // strict: false because the standard schemas use keywords (title, examples alongside $ref) that
   // ajv's strict mode rejects; test/contracts meta-validates our own schemas.
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors, strict: false });
   addFormats(ajv);
   ajv.addSchema(BASE_CONTEXT_SCHEMA);
   for (const [type, schema] of Object.entries(STANDARD_CONTEXT_SCHEMAS)) {
@@ -54,7 +54,35 @@ function compileAll(): Map<string, ValidateFunction> {
   return validators;
 }
 
+/** Validators that stop at the first error (they decide), and that collect all (they describe). */
 let validators: Map<string, ValidateFunction> | undefined;
+let describers: Map<string, ValidateFunction> | undefined;
+
+/**
+ * Most values (objects, arrays and scalars, counted through the tree) in an invalid context that is
+ * described with all its errors; a larger one is described by its first error. ajv's allErrors
+ * mode appends each `$ref`'d array item's errors with `concat`, copying all the errors before:
+ * quadratic, so a 1 MiB body of 40 000 bad segments took ~35 s of CPU (measured; 2 000 values
+ * take a few ms). Valid contexts never take this path.
+ */
+export const DESCRIBE_ALL_ERRORS_MAX_VALUES = 2_000;
+
+/** Whether `value` holds at most `max` values, counted without walking more than `max + 1`. */
+function atMostValues(value: unknown, max: number): boolean {
+  let seen = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++seen > max) return false;
+    if (v !== null && typeof v === "object") {
+      for (const key in v as object) {
+        stack.push((v as Record<string, unknown>)[key]);
+        if (seen + stack.length > max) return false;
+      }
+    }
+  }
+  return true;
+}
 
 /** Context types {@link validateContext} knows. */
 export function knownContextTypes(): string[] {
@@ -76,7 +104,8 @@ function describe(type: string, errors: ErrorObject[] | null | undefined): strin
  * Validate a context against the schema for its `type`.
  * @param value anything received from a desktop agent, a peer app or an HTTP body
  * @returns `{valid: true, context}` or `{valid: false, error}` where `error` is one line such as
- *   `invalid fdc3.transcript: /segments/0/start must be number`. Never throws.
+ *   `invalid fdc3.transcript: /segments/0/start must be number` (up to five errors; only the first
+ *   for a context of more than {@link DESCRIBE_ALL_ERRORS_MAX_VALUES} values). Never throws.
  */
 export function validateContext(value: unknown): ValidationResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -86,13 +115,16 @@ export function validateContext(value: unknown): ValidationResult {
   if (typeof type !== "string" || type.length === 0) {
     return { valid: false, error: "invalid context: missing string `type`" };
   }
-  validators ??= compileAll();
+  validators ??= compileAll(false);
   const validate = validators.get(type);
   if (!validate) {
     return { valid: false, error: `unsupported context type ${type}; expected one of ${knownContextTypes().join(", ")}` };
   }
-  if (!validate(value)) return { valid: false, error: describe(type, validate.errors) };
-  return { valid: true, context: value as { type: KnownContextType } };
+  if (validate(value)) return { valid: true, context: value as { type: KnownContextType } };
+  if (!atMostValues(value, DESCRIBE_ALL_ERRORS_MAX_VALUES)) return { valid: false, error: describe(type, validate.errors) };
+  describers ??= compileAll(true);
+  const all = describers.get(type)!;
+  return { valid: false, error: describe(type, all(value) ? validate.errors : all.errors) };
 }
 
 /**
