@@ -13,11 +13,10 @@
  * `PORT`, `CALLSCRIBE_API_KEY`, `CALLSCRIBE_DATA_DIR` and `CALLSCRIBE_ENCRYPTION_KEY` (validated by
  * `loadConfig`, role "server") and serves on 127.0.0.1 until SIGTERM.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../src/eval/free-port";
 import { rssBytes } from "./rss";
+import { startServerChild } from "./server-child";
 
 /** A library server in a child process. */
 export interface LibraryServerProcess {
@@ -45,45 +44,19 @@ export interface LibraryServerProcess {
  * @throws Error when the child exits or is not ready within 60 s
  */
 export async function startLibraryServerProcess(env: Record<string, string>): Promise<LibraryServerProcess> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`library server process exited with ${child.exitCode}`);
-    try {
-      if (((await (await fetch(`${baseUrl}/healthz`)).json()) as { status: string }).status === "ready") break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) {
-      child.kill("SIGKILL");
-      throw new Error("library server process not ready within 60 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = child.pid!;
+  const server = await startServerChild(fileURLToPath(import.meta.url), env, "library server process", ["--expose-gc"]);
+  const { pid } = server;
   return {
     pid,
-    port,
-    baseUrl,
+    port: server.port,
+    baseUrl: server.baseUrl,
     rssMiB: () => rssBytes(pid) / (1024 * 1024),
     openFds: () => readdirSync(`/proc/${pid}/fd`).length,
     async collectGarbage(settleMs = 500) {
-      child.kill("SIGUSR2");
+      server.child.kill("SIGUSR2");
       await new Promise((r) => setTimeout(r, settleMs));
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: server.stop,
   };
 }
 

@@ -7,9 +7,8 @@
  * `CALLSCRIBE_TWILIO_AUTH_TOKEN` (validated by `loadConfig`, role "server") and serves until killed.
  */
 import { rssBytes } from "./rss";
-import { spawn, type ChildProcess } from "node:child_process";
+import { startServerChild } from "./server-child";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../src/eval/free-port";
 
 /** A speech server in a child process. */
 export interface SpeechServerProcess {
@@ -31,42 +30,15 @@ export interface SpeechServerProcess {
  * @throws Error when the child exits or is not ready within 60 s
  */
 export async function startSpeechServerProcess(env: Record<string, string> = {}): Promise<SpeechServerProcess> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const health = async () => (await (await fetch(`${baseUrl}/healthz`)).json()) as Awaited<ReturnType<SpeechServerProcess["health"]>>;
-  const until = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`speech server process exited with ${child.exitCode}`);
-    try {
-      if ((await health()).status === "ready") break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) {
-      child.kill("SIGKILL");
-      throw new Error("speech server process not ready within 60 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = child.pid!;
+  const server = await startServerChild(fileURLToPath(import.meta.url), env, "speech server process");
+  const { pid, baseUrl } = server;
   return {
     pid,
-    port,
+    port: server.port,
     baseUrl,
     rssMiB: () => rssBytes(pid) / (1024 * 1024),
-    health,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    health: async () => (await (await fetch(`${baseUrl}/healthz`)).json()) as Awaited<ReturnType<SpeechServerProcess["health"]>>,
+    stop: server.stop,
   };
 }
 
